@@ -1,0 +1,1 @@
+"""Event plumbing shared by the Learnproof services."""

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Starts / stops the project's own PostgreSQL cluster on 127.0.0.1 (Debian's package; installed
+# when missing). Data under .cache/pg; the server runs as the unprivileged `postgres` user when
+# we are root (PostgreSQL refuses to run as root). Stops only what it started, by PID.
+#   scripts/pg.sh start|stop|status|url
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PORT=${LEARNPROOF_PG_PORT:-54329}
+BASE=${LEARNPROOF_PG_DIR:-$ROOT/.cache/pg}
+DATA=$BASE/data
+LOG=$BASE/server.log
+PIDFILE=$BASE/started-by-us.pid
+URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
+
+find_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+install_pg() {
+  echo "pg.sh: installing PostgreSQL from Debian's packages" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq postgresql >/dev/null
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" >/dev/null 2>&1; }
+
+start() {
+  BIN=$(find_bin) || { install_pg; BIN=$(find_bin); }
+  if ready; then echo "$URL"; return 0; fi
+  mkdir -p "$BASE"
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir "$BASE" postgres
+    chown postgres "$BASE"
+    # The server user must be able to reach the data folder through every parent directory.
+    chmod o+x "$ROOT" "$ROOT/.cache" 2>/dev/null || true
+  fi
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    as_pg "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --no-locale >/dev/null
+    cat >> "$DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$BASE'
+max_connections = 300
+shared_buffers = 256MB
+fsync = on
+synchronous_commit = on
+CONF
+  fi
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null
+  head -1 "$DATA/postmaster.pid" > "$PIDFILE"
+  for _ in $(seq 1 60); do ready && break; sleep 0.5; done
+  ready || { echo "pg.sh: PostgreSQL did not become ready; see $LOG" >&2; exit 1; }
+  echo "$URL"
+}
+
+stop() {
+  [ -f "$PIDFILE" ] || return 0
+  local pid; pid=$(cat "$PIDFILE")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -INT "$pid"   # fast shutdown
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$PIDFILE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) BIN=$(find_bin) && ready && echo "up $URL" || echo "down" ;;
+  url) echo "$URL" ;;
+  *) echo "usage: scripts/pg.sh start|stop|status|url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""Learnproof analytics: read models of the statement stream."""

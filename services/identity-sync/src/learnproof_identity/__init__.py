@@ -1,0 +1,1 @@
+"""Learnproof identity-sync: SCIM provider, requirements, entitlements and the access gate."""

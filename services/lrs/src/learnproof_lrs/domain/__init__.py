@@ -1,0 +1,1 @@
+"""LRS domain layer."""

@@ -1,0 +1,1 @@
+"""LRS entrypoints layer."""

@@ -1,0 +1,1 @@
+"""LRS service_layer layer."""
