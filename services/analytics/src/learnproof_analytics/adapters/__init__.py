@@ -1,0 +1,1 @@
+"""Adapters: SQL tables and queries of the read models, event sources."""

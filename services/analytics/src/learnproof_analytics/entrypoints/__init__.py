@@ -1,0 +1,1 @@
+"""Entrypoints: the HTTP query API, the consumer process and the CLI."""

@@ -1,0 +1,1 @@
+"""The JSON query API (FastAPI)."""

@@ -1,0 +1,1 @@
+"""Adapters of identity-sync: SQL storage, clocks, statement sources, requirement files."""

@@ -1,0 +1,642 @@
+"""All SQL of identity-sync: one Store per transaction, on the connection it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from learnproof_events import outbox
+from learnproof_events.envelope import Event
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..domain.compliance import Evidence, Snapshot, Status
+from ..domain.errors import UniquenessConflict
+from .tables import Tables
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRow:
+    """A stored SCIM user or group."""
+
+    id: str
+    document: dict[str, Any]
+    version: int
+    created: datetime
+    last_modified: datetime
+    role_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """The stored compliance state of one (user, requirement)."""
+
+    requirement_id: str
+    assigned_at: datetime
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One recorded transition (compliance or entitlement)."""
+
+    key: str
+    kind: str
+    status: str | None
+    effective_at: datetime
+    recorded_at: datetime
+    evidence: list[str]
+
+
+class Store:
+    """Reads and writes the identity-sync tables inside the caller's transaction."""
+
+    def __init__(self, conn: AsyncConnection, tables: Tables) -> None:
+        self.conn = conn
+        self.t = tables
+
+    # --- outbox ------------------------------------------------------------------------------
+
+    async def emit(self, events: Sequence[Event]) -> None:
+        """Append events to this service's outbox in the current transaction."""
+        if events:
+            await outbox.append(self.conn, self.t.outbox, events)
+
+    # --- users -------------------------------------------------------------------------------
+
+    async def insert_user(
+        self, user_id: str, user_name: str, document: dict[str, Any], now: datetime
+    ) -> None:
+        await self._check_user_name(user_name, None)
+        try:
+            await self.conn.execute(
+                self.t.users.insert().values(
+                    id=user_id,
+                    ordinal=self._next_ordinal(self.t.users),
+                    user_name_key=user_name.casefold(),
+                    external_id=document.get("externalId"),
+                    active=document.get("active") is not False,
+                    document=document,
+                    version=1,
+                    created=now,
+                    last_modified=now,
+                    role_changed_at=now,
+                )
+            )
+        except sa.exc.IntegrityError as exc:
+            raise UniquenessConflict(f"userName {user_name!r} is already taken") from exc
+
+    async def update_user(
+        self,
+        row: ResourceRow,
+        user_name: str,
+        document: dict[str, Any],
+        now: datetime,
+        role_changed: bool,
+    ) -> None:
+        await self._check_user_name(user_name, row.id)
+        values: dict[str, Any] = {
+            "user_name_key": user_name.casefold(),
+            "external_id": document.get("externalId"),
+            "active": document.get("active") is not False,
+            "document": document,
+            "version": row.version + 1,
+            "last_modified": now,
+        }
+        if role_changed:
+            values["role_changed_at"] = now
+        await self.conn.execute(
+            self.t.users.update().where(self.t.users.c.id == row.id).values(**values)
+        )
+
+    @staticmethod
+    def _next_ordinal(table: sa.Table) -> sa.ScalarSelect[int]:
+        # Ties under concurrent inserts only cost paging order, which then falls back to id.
+        return sa.select(sa.func.coalesce(sa.func.max(table.c.ordinal), 0) + 1).scalar_subquery()
+
+    async def _check_user_name(self, user_name: str, except_id: str | None) -> None:
+        query = sa.select(self.t.users.c.id).where(
+            self.t.users.c.user_name_key == user_name.casefold()
+        )
+        if except_id is not None:
+            query = query.where(self.t.users.c.id != except_id)
+        if (await self.conn.execute(query)).first() is not None:
+            raise UniquenessConflict(f"userName {user_name!r} is already taken")
+
+    async def get_user(self, user_id: str, *, lock: bool = False) -> ResourceRow | None:
+        u = self.t.users
+        query = sa.select(
+            u.c.id, u.c.document, u.c.version, u.c.created, u.c.last_modified, u.c.role_changed_at
+        ).where(u.c.id == user_id)
+        if lock:
+            # Serialises evaluations of one user across replicas (no-op on SQLite).
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return ResourceRow(*row) if row is not None else None
+
+    async def list_users(self, hint: tuple[str, str] | None = None) -> list[ResourceRow]:
+        u = self.t.users
+        query = sa.select(
+            u.c.id, u.c.document, u.c.version, u.c.created, u.c.last_modified, u.c.role_changed_at
+        ).order_by(u.c.ordinal, u.c.id)
+        if hint is not None:
+            column, value = hint
+            if column.lower() == "username":
+                query = query.where(u.c.user_name_key == value.casefold())
+            elif column.lower() == "externalid":
+                query = query.where(u.c.external_id == value)
+            elif column.lower() == "id":
+                query = query.where(u.c.id == value)
+        return [ResourceRow(*r) for r in (await self.conn.execute(query)).all()]
+
+    async def find_user_ids(self, identifier: str) -> list[str]:
+        """Users whose id, userName or externalId is `identifier` (gate subjects)."""
+        u = self.t.users
+        query = sa.select(u.c.id).where(
+            sa.or_(
+                u.c.id == identifier,
+                u.c.user_name_key == identifier.casefold(),
+                u.c.external_id == identifier,
+            )
+        )
+        return [r[0] for r in (await self.conn.execute(query)).all()]
+
+    async def delete_user(self, user_id: str) -> None:
+        await self.conn.execute(
+            sa.delete(self.t.members).where(self.t.members.c.user_id == user_id)
+        )
+        await self.conn.execute(
+            sa.delete(self.t.actor_keys).where(self.t.actor_keys.c.user_id == user_id)
+        )
+        await self.conn.execute(sa.delete(self.t.users).where(self.t.users.c.id == user_id))
+
+    async def all_user_ids(self) -> list[str]:
+        return [r[0] for r in (await self.conn.execute(sa.select(self.t.users.c.id))).all()]
+
+    # --- groups ------------------------------------------------------------------------------
+
+    async def insert_group(self, group_id: str, document: dict[str, Any], now: datetime) -> None:
+        await self.conn.execute(
+            self.t.groups.insert().values(
+                id=group_id,
+                ordinal=self._next_ordinal(self.t.groups),
+                display_name=document.get("displayName", ""),
+                external_id=document.get("externalId"),
+                document=document,
+                version=1,
+                created=now,
+                last_modified=now,
+            )
+        )
+
+    async def update_group(self, row: ResourceRow, document: dict[str, Any], now: datetime) -> None:
+        await self.conn.execute(
+            self.t.groups.update()
+            .where(self.t.groups.c.id == row.id)
+            .values(
+                display_name=document.get("displayName", ""),
+                external_id=document.get("externalId"),
+                document=document,
+                version=row.version + 1,
+                last_modified=now,
+            )
+        )
+
+    async def get_group(self, group_id: str) -> ResourceRow | None:
+        g = self.t.groups
+        query = sa.select(g.c.id, g.c.document, g.c.version, g.c.created, g.c.last_modified).where(
+            g.c.id == group_id
+        )
+        row = (await self.conn.execute(query)).first()
+        return ResourceRow(*row) if row is not None else None
+
+    async def list_groups(self, hint: tuple[str, str] | None = None) -> list[ResourceRow]:
+        g = self.t.groups
+        query = sa.select(
+            g.c.id, g.c.document, g.c.version, g.c.created, g.c.last_modified
+        ).order_by(g.c.ordinal, g.c.id)
+        if hint is not None:
+            column, value = hint
+            if column.lower() == "displayname":
+                query = query.where(sa.func.lower(g.c.display_name) == value.lower())
+            elif column.lower() == "externalid":
+                query = query.where(g.c.external_id == value)
+            elif column.lower() == "id":
+                query = query.where(g.c.id == value)
+        return [ResourceRow(*r) for r in (await self.conn.execute(query)).all()]
+
+    async def delete_group(self, group_id: str) -> None:
+        await self.conn.execute(
+            sa.delete(self.t.members).where(self.t.members.c.group_id == group_id)
+        )
+        await self.conn.execute(sa.delete(self.t.groups).where(self.t.groups.c.id == group_id))
+
+    async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        if not group_ids:
+            return {}
+        m = self.t.members
+        query = (
+            sa.select(m.c.group_id, m.c.user_id)
+            .where(m.c.group_id.in_(group_ids))
+            .order_by(m.c.added_at, m.c.user_id)
+        )
+        result: dict[str, list[str]] = {g: [] for g in group_ids}
+        for group_id, user_id in (await self.conn.execute(query)).all():
+            result[group_id].append(user_id)
+        return result
+
+    async def add_members(self, group_id: str, user_ids: Iterable[str], now: datetime) -> None:
+        rows = [{"group_id": group_id, "user_id": u, "added_at": now} for u in user_ids]
+        if rows:
+            await self.conn.execute(self.t.members.insert(), rows)
+
+    async def remove_members(self, group_id: str, user_ids: Iterable[str]) -> None:
+        ids = list(user_ids)
+        if ids:
+            m = self.t.members
+            await self.conn.execute(
+                sa.delete(m).where(m.c.group_id == group_id, m.c.user_id.in_(ids))
+            )
+
+    async def groups_of(self, user_id: str) -> list[tuple[str, str]]:
+        """(group id, displayName) of every group the user belongs to."""
+        m, g = self.t.members, self.t.groups
+        query = (
+            sa.select(g.c.id, g.c.display_name)
+            .join(m, m.c.group_id == g.c.id)
+            .where(m.c.user_id == user_id)
+            .order_by(g.c.display_name)
+        )
+        return [(r[0], r[1]) for r in (await self.conn.execute(query)).all()]
+
+    async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]:
+        ids = list(user_ids)
+        if not ids:
+            return set()
+        query = sa.select(self.t.users.c.id).where(self.t.users.c.id.in_(ids))
+        return {r[0] for r in (await self.conn.execute(query)).all()}
+
+    # --- actors ------------------------------------------------------------------------------
+
+    async def replace_actor_keys(self, user_id: str, keys: Mapping[str, str]) -> None:
+        k = self.t.actor_keys
+        await self.conn.execute(sa.delete(k).where(k.c.user_id == user_id))
+        rows = [{"actor_key": key, "user_id": user_id, "rule": rule} for key, rule in keys.items()]
+        if rows:
+            await self.conn.execute(k.insert(), rows)
+
+    async def users_for_actor_key(self, actor_key: str) -> list[tuple[str, str]]:
+        """(user id, rule) of every active user an actor key points to."""
+        k, u = self.t.actor_keys, self.t.users
+        query = (
+            sa.select(k.c.user_id, k.c.rule)
+            .join(u, u.c.id == k.c.user_id)
+            .where(k.c.actor_key == actor_key)
+        )
+        return [(r[0], r[1]) for r in (await self.conn.execute(query)).all()]
+
+    async def get_link(self, actor_key: str) -> tuple[str, str] | None:
+        lk = self.t.links
+        query = sa.select(lk.c.user_id, lk.c.rule).where(lk.c.actor_key == actor_key)
+        row = (await self.conn.execute(query)).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def links_of(self, user_id: str) -> dict[str, str]:
+        lk = self.t.links
+        query = sa.select(lk.c.actor_key, lk.c.rule).where(lk.c.user_id == user_id)
+        return {r[0]: r[1] for r in (await self.conn.execute(query)).all()}
+
+    async def save_link(self, actor_key: str, user_id: str, rule: str, now: datetime) -> None:
+        lk = self.t.links
+        await self.conn.execute(sa.delete(lk).where(lk.c.actor_key == actor_key))
+        await self.conn.execute(
+            lk.insert().values(actor_key=actor_key, user_id=user_id, rule=rule, linked_at=now)
+        )
+
+    async def delete_link(self, actor_key: str) -> None:
+        await self.conn.execute(
+            sa.delete(self.t.links).where(self.t.links.c.actor_key == actor_key)
+        )
+
+    async def seen_actor_keys(self, keys: Iterable[str]) -> list[str]:
+        wanted = list(keys)
+        if not wanted:
+            return []
+        a = self.t.actors
+        query = sa.select(a.c.actor_key).where(a.c.actor_key.in_(wanted))
+        return [r[0] for r in (await self.conn.execute(query)).all()]
+
+    async def record_actor(self, actor_key: str, actor: dict[str, Any], at: datetime) -> None:
+        a = self.t.actors
+        updated = await self.conn.execute(
+            a.update()
+            .where(a.c.actor_key == actor_key)
+            .values(statement_count=a.c.statement_count + 1, last_seen=at)
+        )
+        if updated.rowcount == 0:
+            await self.conn.execute(
+                a.insert().values(
+                    actor_key=actor_key, actor=actor, statement_count=1, first_seen=at, last_seen=at
+                )
+            )
+
+    async def unmatched_actors(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        a, lk = self.t.actors, self.t.links
+        unlinked = sa.not_(sa.exists().where(lk.c.actor_key == a.c.actor_key))
+        total = (
+            await self.conn.execute(sa.select(sa.func.count()).select_from(a).where(unlinked))
+        ).scalar_one()
+        query = (
+            sa.select(a.c.actor_key, a.c.actor, a.c.statement_count, a.c.first_seen, a.c.last_seen)
+            .where(unlinked)
+            .order_by(a.c.statement_count.desc(), a.c.actor_key)
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = [
+            {
+                "actor_key": r[0],
+                "actor": r[1],
+                "statement_count": r[2],
+                "first_seen": r[3].isoformat(),
+                "last_seen": r[4].isoformat(),
+            }
+            for r in (await self.conn.execute(query)).all()
+        ]
+        return int(total), rows
+
+    # --- evidence ----------------------------------------------------------------------------
+
+    async def insert_evidence(self, actor_key: str, evidence: Evidence) -> bool:
+        e = self.t.evidence
+        exists = await self.conn.execute(
+            sa.select(e.c.statement_id).where(e.c.statement_id == evidence.statement_id)
+        )
+        if exists.first() is not None:
+            return False
+        await self.conn.execute(
+            e.insert().values(
+                statement_id=evidence.statement_id,
+                actor_key=actor_key,
+                verb=evidence.verb,
+                activity_iri=evidence.activity_iri,
+                registration=evidence.registration,
+                timestamp=evidence.timestamp,
+            )
+        )
+        return True
+
+    async def void_evidence(self, statement_id: str, voided_at: datetime) -> str | None:
+        """Mark evidence voided; returns its actor key when the statement was evidence."""
+        e = self.t.evidence
+        row = (
+            await self.conn.execute(
+                sa.select(e.c.actor_key).where(e.c.statement_id == statement_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        await self.conn.execute(
+            e.update().where(e.c.statement_id == statement_id).values(voided_at=voided_at)
+        )
+        return str(row[0])
+
+    async def evidence_of_user(self, user_id: str) -> list[Evidence]:
+        e, lk = self.t.evidence, self.t.links
+        query = (
+            sa.select(
+                e.c.statement_id,
+                e.c.verb,
+                e.c.activity_iri,
+                e.c.registration,
+                e.c.timestamp,
+                e.c.voided_at,
+            )
+            .join(lk, lk.c.actor_key == e.c.actor_key)
+            .where(lk.c.user_id == user_id)
+        )
+        return [
+            Evidence(r[0], r[1], r[2], r[3], r[4], voided=r[5] is not None)
+            for r in (await self.conn.execute(query)).all()
+        ]
+
+    # --- requirements and entitlements ------------------------------------------------------
+
+    async def upsert_definition(
+        self, kind: str, item_id: str, definition: dict[str, Any], source: str
+    ) -> None:
+        table = self.t.requirements if kind == "requirement" else self.t.entitlements
+        await self.conn.execute(sa.delete(table).where(table.c.id == item_id))
+        await self.conn.execute(
+            table.insert().values(id=item_id, definition=definition, source=source)
+        )
+
+    async def delete_definition(self, kind: str, item_id: str) -> bool:
+        table = self.t.requirements if kind == "requirement" else self.t.entitlements
+        result = await self.conn.execute(sa.delete(table).where(table.c.id == item_id))
+        return bool(result.rowcount)
+
+    async def definitions(self, kind: str) -> list[dict[str, Any]]:
+        table = self.t.requirements if kind == "requirement" else self.t.entitlements
+        query = sa.select(table.c.definition).order_by(table.c.id)
+        return [dict(r[0]) for r in (await self.conn.execute(query)).all()]
+
+    # --- compliance state --------------------------------------------------------------------
+
+    async def states_of(self, user_id: str) -> dict[str, StateRow]:
+        c = self.t.compliance
+        query = sa.select(
+            c.c.requirement_id,
+            c.c.status,
+            c.c.assigned_at,
+            c.c.effective_at,
+            c.c.due_at,
+            c.c.satisfied_at,
+            c.c.expires_at,
+            c.c.evidence,
+        ).where(c.c.user_id == user_id)
+        result = {}
+        for r in (await self.conn.execute(query)).all():
+            snapshot = Snapshot(Status(r[1]), r[3], r[4], r[5], r[6], tuple(r[7]))
+            result[r[0]] = StateRow(r[0], r[2], snapshot)
+        return result
+
+    async def save_state(
+        self,
+        user_id: str,
+        requirement_id: str,
+        assigned_at: datetime,
+        snapshot: Snapshot,
+        now: datetime,
+    ) -> None:
+        c = self.t.compliance
+        await self.delete_state(user_id, requirement_id)
+        await self.conn.execute(
+            c.insert().values(
+                user_id=user_id,
+                requirement_id=requirement_id,
+                status=snapshot.status.value,
+                assigned_at=assigned_at,
+                effective_at=snapshot.effective_at,
+                due_at=snapshot.due_at,
+                satisfied_at=snapshot.satisfied_at,
+                expires_at=snapshot.expires_at,
+                evidence=list(snapshot.evidence),
+                updated_at=now,
+            )
+        )
+
+    async def delete_state(self, user_id: str, requirement_id: str) -> None:
+        c = self.t.compliance
+        await self.conn.execute(
+            sa.delete(c).where(c.c.user_id == user_id, c.c.requirement_id == requirement_id)
+        )
+
+    async def record_compliance(
+        self,
+        user_id: str,
+        requirement_id: str,
+        kind: str,
+        status: str | None,
+        effective_at: datetime,
+        evidence: Sequence[str],
+        now: datetime,
+    ) -> None:
+        await self.conn.execute(
+            self.t.compliance_history.insert().values(
+                user_id=user_id,
+                requirement_id=requirement_id,
+                kind=kind,
+                status=status,
+                effective_at=effective_at,
+                recorded_at=now,
+                evidence=list(evidence),
+            )
+        )
+
+    async def users_due_for_tick(self, now: datetime, horizon: datetime) -> list[str]:
+        """Users whose state can change with time alone (due dates, expiries, grace ends)."""
+        c, g = self.t.compliance, self.t.grants
+        query = sa.select(c.c.user_id).where(
+            sa.or_(
+                sa.and_(c.c.status == Status.assigned.value, c.c.due_at <= now),
+                sa.and_(
+                    c.c.status.in_([Status.satisfied.value, Status.expiring.value]),
+                    c.c.expires_at.is_not(None),
+                    c.c.expires_at <= horizon,
+                ),
+                sa.and_(
+                    c.c.status.in_([Status.assigned.value, Status.overdue.value]),
+                    sa.exists().where(g.c.user_id == c.c.user_id),
+                ),
+            )
+        )
+        return sorted({r[0] for r in (await self.conn.execute(query)).all()})
+
+    async def compliance_table(self, requirement_id: str | None) -> list[dict[str, Any]]:
+        c = self.t.compliance
+        query = sa.select(c).order_by(c.c.requirement_id, c.c.user_id)
+        if requirement_id is not None:
+            query = query.where(c.c.requirement_id == requirement_id)
+        return [dict(r._mapping) for r in (await self.conn.execute(query)).all()]
+
+    # --- entitlements ------------------------------------------------------------------------
+
+    async def grants_of(self, user_id: str) -> dict[str, list[str]]:
+        g = self.t.grants
+        query = sa.select(g.c.entitlement_id, g.c.evidence).where(g.c.user_id == user_id)
+        return {r[0]: list(r[1]) for r in (await self.conn.execute(query)).all()}
+
+    async def save_grant(
+        self,
+        user_id: str,
+        entitlement_id: str,
+        granted: bool,
+        evidence: Sequence[str],
+        at: datetime,
+    ) -> None:
+        g = self.t.grants
+        await self.conn.execute(
+            sa.delete(g).where(g.c.user_id == user_id, g.c.entitlement_id == entitlement_id)
+        )
+        if granted:
+            await self.conn.execute(
+                g.insert().values(
+                    user_id=user_id,
+                    entitlement_id=entitlement_id,
+                    granted_at=at,
+                    evidence=list(evidence),
+                )
+            )
+
+    async def record_grant(
+        self,
+        user_id: str,
+        entitlement_id: str,
+        granted: bool,
+        reason: str,
+        effective_at: datetime,
+        evidence: Sequence[str],
+        now: datetime,
+    ) -> None:
+        await self.conn.execute(
+            self.t.grant_history.insert().values(
+                user_id=user_id,
+                entitlement_id=entitlement_id,
+                granted=granted,
+                reason=reason,
+                effective_at=effective_at,
+                recorded_at=now,
+                evidence=list(evidence),
+            )
+        )
+
+    async def grant_as_of(
+        self, user_id: str, entitlement_id: str, at: datetime
+    ) -> HistoryRow | None:
+        """The last recorded grant/revoke that had taken effect by `at`.
+
+        Ordered by recording sequence, not effective time: a late link that credits an old
+        statement is recorded after an overdue, and what we know now wins.
+        """
+        h = self.t.grant_history
+        query = (
+            sa.select(h.c.granted, h.c.reason, h.c.effective_at, h.c.recorded_at, h.c.evidence)
+            .where(
+                h.c.user_id == user_id, h.c.entitlement_id == entitlement_id, h.c.effective_at <= at
+            )
+            .order_by(h.c.seq.desc())
+            .limit(1)
+        )
+        r = (await self.conn.execute(query)).first()
+        if r is None:
+            return None
+        kind = "granted" if r[0] else "revoked"
+        return HistoryRow(entitlement_id, kind, r[1], r[2], r[3], list(r[4]))
+
+    async def compliance_as_of(
+        self, user_id: str, requirement_id: str, at: datetime
+    ) -> HistoryRow | None:
+        """The last recorded compliance transition that had taken effect by `at`."""
+        h = self.t.compliance_history
+        query = (
+            sa.select(h.c.kind, h.c.status, h.c.effective_at, h.c.recorded_at, h.c.evidence)
+            .where(
+                h.c.user_id == user_id,
+                h.c.requirement_id == requirement_id,
+                h.c.effective_at <= at,
+            )
+            .order_by(h.c.seq.desc())
+            .limit(1)
+        )
+        r = (await self.conn.execute(query)).first()
+        if r is None:
+            return None
+        return HistoryRow(requirement_id, r[0], r[1], r[2], r[3], list(r[4]))
+
+    async def compliance_history_of(self, user_id: str) -> list[dict[str, Any]]:
+        h = self.t.compliance_history
+        query = sa.select(h).where(h.c.user_id == user_id).order_by(h.c.seq)
+        return [dict(r._mapping) for r in (await self.conn.execute(query)).all()]

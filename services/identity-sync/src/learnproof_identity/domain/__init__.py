@@ -1,0 +1,1 @@
+"""Pure identity-sync rules: SCIM resources, actors, requirements and compliance states."""

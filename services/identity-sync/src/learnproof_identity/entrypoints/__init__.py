@@ -1,0 +1,1 @@
+"""Entry points of identity-sync: HTTP routes, the statement consumer and the CLI."""

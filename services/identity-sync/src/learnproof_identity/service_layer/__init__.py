@@ -1,0 +1,1 @@
+"""Use cases of identity-sync, each run inside one database transaction."""

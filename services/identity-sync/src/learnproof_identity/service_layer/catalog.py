@@ -1,0 +1,60 @@
+"""Requirements and entitlements: the catalog read from the database in each transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.errors import InvalidDefinition, NotFound
+from ..domain.requirements import (
+    Entitlement,
+    Requirement,
+    entitlement_from_dict,
+    requirement_from_dict,
+)
+from .unit_of_work import Tx
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every requirement and entitlement in force."""
+
+    requirements: dict[str, Requirement]
+    entitlements: dict[str, Entitlement]
+
+
+async def load_catalog(tx: Tx) -> Catalog:
+    requirements = [requirement_from_dict(d) for d in await tx.store.definitions("requirement")]
+    entitlements = [entitlement_from_dict(d) for d in await tx.store.definitions("entitlement")]
+    return Catalog({r.id: r for r in requirements}, {e.id: e for e in entitlements})
+
+
+async def put_requirement(tx: Tx, raw: Mapping[str, Any], source: str = "api") -> Requirement:
+    requirement = requirement_from_dict(raw)
+    await tx.store.upsert_definition("requirement", requirement.id, requirement.to_dict(), source)
+    return requirement
+
+
+async def put_entitlement(tx: Tx, raw: Mapping[str, Any], source: str = "api") -> Entitlement:
+    entitlement = entitlement_from_dict(raw)
+    await tx.store.upsert_definition("entitlement", entitlement.id, entitlement.to_dict(), source)
+    return entitlement
+
+
+async def delete_definition(tx: Tx, kind: str, item_id: str) -> None:
+    if not await tx.store.delete_definition(kind, item_id):
+        raise NotFound(f"{kind} {item_id!r} not found")
+
+
+async def apply_file(tx: Tx, document: Mapping[str, Any]) -> tuple[int, int]:
+    """Load a requirements file (`requirements` and `entitlements` lists); returns the counts."""
+    requirements = document.get("requirements") or []
+    entitlements = document.get("entitlements") or []
+    if not isinstance(requirements, list) or not isinstance(entitlements, list):
+        raise InvalidDefinition("requirements and entitlements must be lists")
+    for raw in requirements:
+        await put_requirement(tx, raw, source="file")
+    for raw in entitlements:
+        await put_entitlement(tx, raw, source="file")
+    return len(requirements), len(entitlements)

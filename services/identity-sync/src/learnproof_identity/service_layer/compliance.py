@@ -1,0 +1,188 @@
+"""Compliance use cases: evaluate a user against every requirement and entitlement, and tick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain import scim
+from ..domain.compliance import (
+    Snapshot,
+    Subject,
+    Transition,
+    decide_entitlement,
+    evaluate,
+    transitions,
+)
+from ..domain.directory import user_from_document
+from ..domain.requirements import Requirement
+from .catalog import Catalog, load_catalog
+from .unit_of_work import ENTITLEMENT_TOPIC, STATUS_TOPIC, Tx
+
+
+async def evaluate_users(tx: Tx, user_ids: Iterable[str], catalog: Catalog | None = None) -> int:
+    """Re-evaluate several users; returns how many events were published."""
+    catalog = catalog or await load_catalog(tx)
+    before = len(tx.events)
+    for user_id in sorted(set(user_ids)):
+        await evaluate_user(tx, user_id, catalog)
+    return len(tx.events) - before
+
+
+async def evaluate_user(tx: Tx, user_id: str, catalog: Catalog) -> None:
+    """Bring the stored state of one user in line with the directory, evidence and clock."""
+    row = await tx.store.get_user(user_id, lock=True)
+    user = user_from_document(row.id, row.document, row.created) if row is not None else None
+    groups = await tx.store.groups_of(user_id) if user is not None else []
+    states = await tx.store.states_of(user_id)
+    evidence = await tx.store.evidence_of_user(user_id) if user is not None else []
+    snapshots: dict[str, Snapshot | None] = {}
+    for requirement in catalog.requirements.values():
+        previous = states.get(requirement.id)
+        in_audience = (
+            user is not None
+            and row is not None
+            and user.active
+            and _in_audience(requirement, row.document, groups)
+        )
+        if not in_audience:
+            snapshots[requirement.id] = None
+            if previous is not None:
+                await _unassign(tx, user_id, requirement, previous.snapshot)
+            continue
+        assert user is not None and row is not None
+        assigned_at = previous.assigned_at if previous is not None else tx.now
+        subject = Subject(assigned_at, user.hire_date, row.role_changed_at)
+        current = evaluate(requirement, subject, evidence, tx.now)
+        snapshots[requirement.id] = current
+        moves = transitions(
+            previous.snapshot if previous is not None else None, current, assigned_at
+        )
+        if moves or previous is None or previous.snapshot != current:
+            await tx.store.save_state(user_id, requirement.id, assigned_at, current, tx.now)
+        for move in moves:
+            await _record(tx, user_id, requirement, assigned_at, move)
+    for orphan in set(states) - set(catalog.requirements):
+        await tx.store.delete_state(user_id, orphan)
+    await _decide_entitlements(tx, user_id, catalog, snapshots)
+
+
+def _in_audience(requirement: Requirement, document: dict[str, Any], groups: list[Any]) -> bool:
+    if requirement.audience_groups:
+        wanted = {g.casefold() for g in requirement.audience_groups}
+        if not any(gid.casefold() in wanted or name.casefold() in wanted for gid, name in groups):
+            return False
+    if requirement.audience_filter:
+        resource = scim.load_user(
+            {**document, "groups": [{"value": gid, "display": name} for gid, name in groups]}
+        )
+        bound = scim.parse_filter(scim.ScimUser, requirement.audience_filter)
+        return scim.filter_matches(bound, resource)
+    return True
+
+
+def _status_data(
+    user_id: str,
+    requirement: Requirement,
+    status: str | None,
+    previous: str | None,
+    snapshot: Snapshot | None,
+    assigned_at: datetime | None,
+) -> dict[str, Any]:
+    def iso(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment is not None else None
+
+    return {
+        "user_id": user_id,
+        "requirement_id": requirement.id,
+        "activity_iri": requirement.activity_iri,
+        "status": status,
+        "previous_status": previous,
+        "assigned_at": iso(assigned_at),
+        "due_at": iso(snapshot.due_at) if snapshot is not None else None,
+        "satisfied_at": iso(snapshot.satisfied_at) if snapshot is not None else None,
+        "expires_at": iso(snapshot.expires_at) if snapshot is not None else None,
+        "effective_at": iso(snapshot.effective_at if snapshot is not None else None),
+        "evidence": list(snapshot.evidence) if snapshot is not None else [],
+    }
+
+
+async def _record(
+    tx: Tx, user_id: str, requirement: Requirement, assigned_at: datetime, move: Transition
+) -> None:
+    snap = move.snapshot
+    previous = move.previous.value if move.previous is not None else None
+    await tx.store.record_compliance(
+        user_id,
+        requirement.id,
+        move.kind,
+        snap.status.value,
+        snap.effective_at,
+        snap.evidence,
+        tx.now,
+    )
+    data = _status_data(user_id, requirement, snap.status.value, previous, snap, assigned_at)
+    tx.publish(STATUS_TOPIC, f"compliance.{move.kind}", user_id, data, subject=requirement.id)
+
+
+async def _unassign(tx: Tx, user_id: str, requirement: Requirement, previous: Snapshot) -> None:
+    """A deactivated user, or one who left the audience, drops out of the requirement."""
+    await tx.store.delete_state(user_id, requirement.id)
+    await tx.store.record_compliance(
+        user_id, requirement.id, "unassigned", None, tx.now, (), tx.now
+    )
+    data = _status_data(user_id, requirement, None, previous.status.value, None, None)
+    data["effective_at"] = tx.now.isoformat()
+    tx.publish(STATUS_TOPIC, "compliance.unassigned", user_id, data, subject=requirement.id)
+
+
+async def _decide_entitlements(
+    tx: Tx, user_id: str, catalog: Catalog, snapshots: dict[str, Snapshot | None]
+) -> None:
+    grants = await tx.store.grants_of(user_id)
+    for entitlement in catalog.entitlements.values():
+        held = entitlement.id in grants
+        decision = decide_entitlement(entitlement, catalog.requirements, snapshots, held, tx.now)
+        if decision.granted == held:
+            continue
+        kind = "granted" if decision.granted else "revoked"
+        evidence = decision.evidence if decision.granted else tuple(grants.get(entitlement.id, ()))
+        await tx.store.save_grant(
+            user_id, entitlement.id, decision.granted, evidence, decision.effective_at
+        )
+        await tx.store.record_grant(
+            user_id,
+            entitlement.id,
+            decision.granted,
+            decision.reason,
+            decision.effective_at,
+            evidence,
+            tx.now,
+        )
+        data = {
+            "user_id": user_id,
+            "entitlement": entitlement.id,
+            "requirements": list(entitlement.requirements),
+            "reason": decision.reason,
+            "effective_at": decision.effective_at.isoformat(),
+            "evidence": list(evidence),
+        }
+        tx.publish(ENTITLEMENT_TOPIC, f"entitlement.{kind}", user_id, data, subject=entitlement.id)
+
+
+async def tick(tx: Tx) -> int:
+    """Evaluate every user whose state the passage of time can change; returns events published."""
+    catalog = await load_catalog(tx)
+    widest = max(
+        (r.expiring_within.after(tx.now) for r in catalog.requirements.values()),
+        default=tx.now,
+    )
+    horizon = max(widest, tx.now + timedelta(seconds=1))
+    user_ids = await tx.store.users_due_for_tick(tx.now, horizon)
+    return await evaluate_users(tx, user_ids, catalog)
+
+
+async def evaluate_everyone(tx: Tx) -> int:
+    """After a requirement changes: every user may be in or out of its audience."""
+    return await evaluate_users(tx, await tx.store.all_user_ids())

@@ -1,0 +1,1 @@
+"""Database adapters: tables, SQL and migrations."""

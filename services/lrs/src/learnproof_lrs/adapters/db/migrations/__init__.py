@@ -1,0 +1,1 @@
+"""Alembic migrations of the LRS schema (PostgreSQL and SQLite)."""

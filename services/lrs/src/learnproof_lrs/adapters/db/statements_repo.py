@@ -1,0 +1,339 @@
+"""All SQL of the Statements resource: batched writes, lookups and keyset queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from learnproof_lrs.adapters.db.tables import (
+    activities,
+    attachments,
+    credentials,
+    statement_index,
+    statements,
+    stores,
+)
+
+# A fixed key for PostgreSQL's transaction-scoped advisory lock: statement writers take it
+# before they read the clock and draw sequence numbers, so `seq` and `stored` commit in order.
+# Keyset paging and X-Experience-API-Consistent-Through then never skip a late commit.
+_WRITE_LOCK_KEY = 0x4C50_0001
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    seq: int
+    id: str
+    stored_us: int
+    voided: bool
+    voiding_target: str | None
+    credential_key: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFilter:
+    """A statement query as the repository runs it (already validated and normalised)."""
+
+    store_id: str
+    agent: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_agents: bool = False
+    related_activities: bool = False
+    since_us: int | None = None
+    until_us: int | None = None
+    ascending: bool = False
+    credential_key: str | None = None  # statements/read/mine
+    after_seq: int | None = None  # keyset cursor (exclusive)
+    bound_seq: int | None = None  # the snapshot the first page saw
+    limit: int = 100
+
+
+def _row(r: Any) -> StoredRow:
+    return StoredRow(
+        seq=r.seq,
+        id=r.id,
+        stored_us=r.stored_us,
+        voided=bool(r.voided),
+        voiding_target=r.voiding_target,
+        credential_key=r.credential_key,
+        body=orjson.loads(r.body),
+    )
+
+
+_COLUMNS = (
+    statements.c.seq,
+    statements.c.id,
+    statements.c.stored_us,
+    statements.c.voided,
+    statements.c.voiding_target,
+    statements.c.credential_key,
+    statements.c.body,
+)
+
+
+class StatementWrites:
+    """Writes within one transaction; each method is one database round trip."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def lock(self) -> None:
+        if self.conn.dialect.name == "postgresql":
+            await self.conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY}
+            )
+
+    async def find(self, store_id: str, ids: Iterable[str]) -> dict[str, StoredRow]:
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        result = await self.conn.execute(
+            sa.select(*_COLUMNS).where(statements.c.store_id == store_id, statements.c.id.in_(ids))
+        )
+        return {r.id: _row(r) for r in result}
+
+    async def voiders_of(self, store_id: str, ids: Iterable[str]) -> dict[str, str]:
+        """Stored voiding statements that target any of `ids` (target id -> voiding id)."""
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        result = await self.conn.execute(
+            sa.select(statements.c.voiding_target, statements.c.id).where(
+                statements.c.store_id == store_id, statements.c.voiding_target.in_(ids)
+            )
+        )
+        return {r.voiding_target: r.id for r in result}
+
+    async def index_of(
+        self, store_id: str, seqs: Iterable[int]
+    ) -> dict[int, list[tuple[str, str, bool]]]:
+        seqs = list(set(seqs))
+        if not seqs:
+            return {}
+        result = await self.conn.execute(
+            sa.select(
+                statement_index.c.seq,
+                statement_index.c.kind,
+                statement_index.c.value,
+                statement_index.c.is_primary,
+            ).where(statement_index.c.store_id == store_id, statement_index.c.seq.in_(seqs))
+        )
+        out: dict[int, list[tuple[str, str, bool]]] = {}
+        for r in result:
+            out.setdefault(r.seq, []).append((r.kind, r.value, bool(r.is_primary)))
+        return out
+
+    async def insert_statements(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert the statements in order; returns their sequence numbers in the same order."""
+        result = await self.conn.execute(
+            sa.insert(statements).returning(statements.c.seq, sort_by_parameter_order=True),
+            list(rows),
+        )
+        return [r.seq for r in result]
+
+    async def insert_index(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.conn.execute(sa.insert(statement_index), list(rows))
+
+    async def mark_voided(self, store_id: str, ids: Iterable[str]) -> None:
+        ids = list(set(ids))
+        if ids:
+            await self.conn.execute(
+                sa.update(statements)
+                .where(statements.c.store_id == store_id, statements.c.id.in_(ids))
+                .values(voided=True)
+            )
+
+    async def save_attachments(
+        self, store_id: str, parts: Sequence[tuple[str, str, bytes]]
+    ) -> None:
+        """(sha2, content type, content) rows; content-addressed, so existing ones are kept."""
+        if not parts:
+            return
+        shas = [sha for sha, _, _ in parts]
+        result = await self.conn.execute(
+            sa.select(attachments.c.sha2).where(
+                attachments.c.store_id == store_id, attachments.c.sha2.in_(shas)
+            )
+        )
+        present = {r.sha2 for r in result}
+        rows = [
+            {
+                "store_id": store_id,
+                "sha2": sha,
+                "content_type": ctype,
+                "length": len(data),
+                "content": data,
+            }
+            for sha, ctype, data in {p[0]: p for p in parts}.values()
+            if sha not in present
+        ]
+        if rows:
+            await self.conn.execute(sa.insert(attachments), rows)
+
+    async def definitions(self, store_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(set(ids))
+        if not ids:
+            return {}
+        result = await self.conn.execute(
+            sa.select(activities.c.activity_id, activities.c.definition).where(
+                activities.c.store_id == store_id, activities.c.activity_id.in_(ids)
+            )
+        )
+        return {r.activity_id: orjson.loads(r.definition) for r in result}
+
+    async def save_definitions(
+        self, store_id: str, merged: dict[str, dict[str, Any]], existing: Iterable[str]
+    ) -> None:
+        known = set(existing)
+        new_rows = [
+            {"store_id": store_id, "activity_id": aid, "definition": orjson.dumps(d)}
+            for aid, d in merged.items()
+            if aid not in known
+        ]
+        if new_rows:
+            await self.conn.execute(sa.insert(activities), new_rows)
+        changed = [
+            {"b_store": store_id, "b_id": aid, "b_def": orjson.dumps(d)}
+            for aid, d in merged.items()
+            if aid in known
+        ]
+        if changed:
+            await self.conn.execute(
+                sa.update(activities)
+                .where(
+                    activities.c.store_id == sa.bindparam("b_store"),
+                    activities.c.activity_id == sa.bindparam("b_id"),
+                )
+                .values(definition=sa.bindparam("b_def")),
+                changed,
+            )
+
+
+class StatementReads:
+    """Read queries on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def by_id(self, store_id: str, statement_id: str) -> StoredRow | None:
+        result = await self.conn.execute(
+            sa.select(*_COLUMNS).where(
+                statements.c.store_id == store_id, statements.c.id == statement_id
+            )
+        )
+        row = result.first()
+        return _row(row) if row is not None else None
+
+    async def last_seq(self, store_id: str) -> tuple[int, int] | None:
+        """(seq, stored_us) of the newest committed statement of the store."""
+        result = await self.conn.execute(
+            sa.select(statements.c.seq, statements.c.stored_us)
+            .where(statements.c.store_id == store_id)
+            .order_by(statements.c.seq.desc())
+            .limit(1)
+        )
+        row = result.first()
+        return (row.seq, row.stored_us) if row is not None else None
+
+    async def query(self, f: StatementFilter) -> list[StoredRow]:
+        query = sa.select(*_COLUMNS).where(
+            statements.c.store_id == f.store_id, statements.c.voided == sa.false()
+        )
+        for kind, value, related in (
+            ("a", f.agent, f.related_agents),
+            ("v", f.verb, False),
+            ("c", f.activity, f.related_activities),
+            ("r", f.registration, False),
+        ):
+            if value is None:
+                continue
+            sub = sa.select(statement_index.c.seq).where(
+                statement_index.c.store_id == f.store_id,
+                statement_index.c.kind == kind,
+                statement_index.c.value == value,
+            )
+            if not related:
+                sub = sub.where(statement_index.c.is_primary == sa.true())
+            query = query.where(statements.c.seq.in_(sub))
+        if f.since_us is not None:
+            query = query.where(statements.c.stored_us > f.since_us)
+        if f.until_us is not None:
+            query = query.where(statements.c.stored_us <= f.until_us)
+        if f.credential_key is not None:
+            query = query.where(statements.c.credential_key == f.credential_key)
+        if f.bound_seq is not None:
+            query = query.where(statements.c.seq <= f.bound_seq)
+        if f.after_seq is not None:
+            query = query.where(
+                statements.c.seq > f.after_seq if f.ascending else statements.c.seq < f.after_seq
+            )
+        order = statements.c.seq.asc() if f.ascending else statements.c.seq.desc()
+        result = await self.conn.execute(query.order_by(order).limit(f.limit))
+        return [_row(r) for r in result]
+
+    async def attachment_contents(
+        self, store_id: str, shas: Iterable[str]
+    ) -> dict[str, tuple[str, bytes]]:
+        shas = list(set(shas))
+        if not shas:
+            return {}
+        result = await self.conn.execute(
+            sa.select(attachments.c.sha2, attachments.c.content_type, attachments.c.content).where(
+                attachments.c.store_id == store_id, attachments.c.sha2.in_(shas)
+            )
+        )
+        return {r.sha2: (r.content_type, r.content) for r in result}
+
+    async def definition(self, store_id: str, activity_id: str) -> dict[str, Any] | None:
+        result = await self.conn.execute(
+            sa.select(activities.c.definition).where(
+                activities.c.store_id == store_id, activities.c.activity_id == activity_id
+            )
+        )
+        row = result.first()
+        return orjson.loads(row.definition) if row is not None else None
+
+
+class CredentialRows:
+    """Stores and credentials."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def get(self, key: str) -> sa.Row[Any] | None:
+        result = await self.conn.execute(sa.select(credentials).where(credentials.c.key == key))
+        return result.first()
+
+    async def ensure_store(self, store_id: str, name: str, now_us: int) -> None:
+        result = await self.conn.execute(sa.select(stores.c.id).where(stores.c.id == store_id))
+        if result.first() is None:
+            await self.conn.execute(
+                sa.insert(stores).values(id=store_id, name=name, created_us=now_us)
+            )
+
+    async def upsert(self, row: dict[str, Any]) -> None:
+        await self.conn.execute(sa.delete(credentials).where(credentials.c.key == row["key"]))
+        await self.conn.execute(sa.insert(credentials).values(**row))
+
+    async def all(self) -> list[sa.Row[Any]]:
+        result = await self.conn.execute(sa.select(credentials).order_by(credentials.c.created_us))
+        return list(result)
+
+    async def list_stores(self) -> list[sa.Row[Any]]:
+        result = await self.conn.execute(sa.select(stores).order_by(stores.c.created_us))
+        return list(result)
+
+    async def revoke(self, key: str) -> bool:
+        result = await self.conn.execute(
+            sa.update(credentials).where(credentials.c.key == key).values(revoked=True)
+        )
+        return bool(result.rowcount)

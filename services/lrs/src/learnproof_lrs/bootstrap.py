@@ -1,0 +1,47 @@
+"""Wires the LRS's adapters together once, from settings: the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from learnproof_lrs.adapters.db.engine import Database
+from learnproof_lrs.service_layer.credentials import Authenticator, create_credential
+from learnproof_lrs.settings import LrsSettings
+
+
+@dataclass(slots=True)
+class Lrs:
+    """Everything a request handler needs, built once per process."""
+
+    settings: LrsSettings
+    db: Database
+    authenticator: Authenticator
+
+    async def start(self) -> None:
+        await self.db.create_schema()
+        if self.settings.bootstrap_key and self.settings.bootstrap_secret:
+            await create_credential(
+                self.db,
+                store_id=self.settings.default_store,
+                name="bootstrap",
+                key=self.settings.bootstrap_key,
+                secret=self.settings.bootstrap_secret,
+                kdf_log2_n=self.settings.kdf_log2_n,
+            )
+
+    async def stop(self) -> None:
+        await self.db.dispose()
+
+
+def bootstrap(settings: LrsSettings | None = None) -> Lrs:
+    settings = settings or LrsSettings()
+    db = Database(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        query_timeout_ms=settings.query_timeout_ms,
+    )
+    return Lrs(
+        settings=settings,
+        db=db,
+        authenticator=Authenticator(db, settings.credential_cache_seconds),
+    )

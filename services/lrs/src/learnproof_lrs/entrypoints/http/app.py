@@ -1,0 +1,87 @@
+"""create_app(): the FastAPI application of the LRS, with its middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from learnproof_lrs.bootstrap import Lrs, bootstrap
+from learnproof_lrs.entrypoints.http import about, statements
+from learnproof_lrs.entrypoints.http.alternate import AlternateRequestSyntax
+from learnproof_lrs.entrypoints.http.errors import install_error_handlers
+from learnproof_lrs.settings import LrsSettings
+
+EXPOSED_HEADERS = [
+    "ETag",
+    "Last-Modified",
+    "X-Experience-API-Consistent-Through",
+    "X-Experience-API-Version",
+    "Content-Type",
+]
+
+
+def create_app(settings: LrsSettings | None = None, lrs: Lrs | None = None) -> FastAPI:
+    lrs = lrs or bootstrap(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await lrs.start()
+        try:
+            yield
+        finally:
+            await lrs.stop()
+
+    app = FastAPI(title="Learnproof LRS", version="0.1.0", lifespan=lifespan)
+    app.state.lrs = lrs
+    install_error_handlers(app)
+    base = lrs.settings.base_path
+    app.include_router(about.router, prefix=base)
+    app.include_router(statements.router, prefix=base)
+    try:
+        from learnproof_lrs.entrypoints.http import documents
+    except ImportError:  # the documents resources are optional while being built
+        pass
+    else:
+        app.include_router(documents.router, prefix=base)
+    app.add_middleware(VersionHeader)
+    app.add_middleware(AlternateRequestSyntax, base_path=base, max_body=lrs.settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=lrs.settings.cors_origins,
+        allow_methods=["GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    return app
+
+
+class VersionHeader:
+    """Every answer says which xAPI version governed it (2.0.0 for 2.x requests, else 1.0.3)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        requested = b""
+        for name, value in scope["headers"]:
+            if name == b"x-experience-api-version":
+                requested = value
+        answer = b"2.0.0" if requested.startswith(b"2.") else b"1.0.3"
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    h for h in message.get("headers", []) if h[0] != b"x-experience-api-version"
+                ]
+                headers.append((b"x-experience-api-version", answer))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)

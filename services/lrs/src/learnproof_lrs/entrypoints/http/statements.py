@@ -1,0 +1,117 @@
+"""Routes of the Statements resource: thin — parse, call the service layer, shape the answer."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from learnproof_lrs.domain.errors import BadRequest
+from learnproof_lrs.domain.multipart import build_multipart_mixed
+from learnproof_lrs.domain.statement import format_statement, format_stored, parse_accept_language
+from learnproof_lrs.domain.versions import V200
+from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep
+from learnproof_lrs.entrypoints.http.statement_params import encode_more, parse_body, parse_get
+from learnproof_lrs.service_layer import statements as service
+
+router = APIRouter()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = await request.body()
+    if len(body) > limit:
+        from learnproof_lrs.domain.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"request body over {limit} bytes")
+    return body
+
+
+@router.put("/statements", status_code=204)
+async def put_statement(
+    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
+) -> Response:
+    statement_id = request.query_params.get("statementId")
+    if statement_id is None:
+        raise BadRequest("PUT /statements needs the statementId parameter")
+    extra = set(request.query_params) - {"statementId"}
+    if extra:
+        raise BadRequest(f"unknown parameters: {', '.join(sorted(extra))}")
+    body = await _read_body(request, lrs.settings.max_body_bytes)
+    payload, parts = parse_body(body, request.headers.get("content-type"))
+    if not isinstance(payload, dict):
+        raise BadRequest("PUT takes a single statement object")
+    from learnproof_lrs.domain.validation import is_uuid
+
+    if not is_uuid(statement_id):
+        raise BadRequest("statementId must be a UUID")
+    await service.store_statements(
+        lrs.db, principal, payload, version, parts, put_id=statement_id.lower()
+    )
+    return Response(status_code=204)
+
+
+@router.post("/statements")
+async def post_statements(
+    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
+) -> Response:
+    if request.query_params:
+        raise BadRequest(f"unknown parameters: {', '.join(sorted(request.query_params))}")
+    body = await _read_body(request, lrs.settings.max_body_bytes)
+    payload, parts = parse_body(body, request.headers.get("content-type"))
+    result = await service.store_statements(lrs.db, principal, payload, version, parts)
+    return Response(orjson.dumps(result.ids), media_type="application/json")
+
+
+@router.get("/statements")
+@router.head("/statements")
+async def get_statements(
+    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
+) -> Response:
+    params = dict(request.query_params)
+    get = parse_get(params, version, principal.store_id, lrs.settings.max_page_size)
+    languages = parse_accept_language(request.headers.get("accept-language"))
+    headers: dict[str, str] = {}
+    if get.statement_id is not None:
+        row, files = await service.get_statement(
+            lrs.db, principal, get.statement_id, voided=get.voided, with_attachments=get.attachments
+        )
+        document: Any = format_statement(row.body, get.fmt, languages)
+        if version == V200:
+            headers["Last-Modified"] = _http_date(row.stored_us)
+        return _answer(document, files, get.attachments, headers)
+    assert get.filter is not None
+    page = await service.query_statements(
+        lrs.db, principal, get.filter, with_attachments=get.attachments
+    )
+    more = ""
+    if page.more is not None:
+        more = f"{lrs.settings.base_path}/statements?more={encode_more(get, page.more)}"
+    document = {
+        "statements": [format_statement(r.body, get.fmt, languages) for r in page.rows],
+        "more": more,
+    }
+    if page.consistent_through is not None:
+        headers["X-Experience-API-Consistent-Through"] = format_stored(page.consistent_through)
+    if version == V200 and page.rows:
+        headers["Last-Modified"] = _http_date(max(r.stored_us for r in page.rows))
+    return _answer(document, page.attachments, get.attachments, headers)
+
+
+def _http_date(stored_us: int) -> str:
+    from datetime import UTC, datetime
+
+    return format_datetime(datetime.fromtimestamp(stored_us / 1_000_000, tz=UTC), usegmt=True)
+
+
+def _answer(
+    document: Any, files: dict[str, tuple[str, bytes]], multipart: bool, headers: dict[str, str]
+) -> Response:
+    payload = orjson.dumps(document)
+    if not multipart:
+        return Response(payload, media_type="application/json", headers=headers)
+    body, content_type = build_multipart_mixed(
+        payload, [(sha, ctype, data) for sha, (ctype, data) in files.items()]
+    )
+    return Response(body, headers={**headers, "Content-Type": content_type})

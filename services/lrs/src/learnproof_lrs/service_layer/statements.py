@@ -1,0 +1,338 @@
+"""Use cases of the Statements resource: store a batch, fetch one, run a query."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from learnproof_events.envelope import Event
+from learnproof_events.outbox import append as append_events
+from learnproof_lrs.adapters.db.engine import Database
+from learnproof_lrs.adapters.db.statements_repo import (
+    StatementFilter,
+    StatementReads,
+    StatementWrites,
+    StoredRow,
+)
+from learnproof_lrs.adapters.db.tables import outbox
+from learnproof_lrs.domain import statement as st
+from learnproof_lrs.domain.attachments import match_attachments
+from learnproof_lrs.domain.auth import Principal
+from learnproof_lrs.domain.equivalence import statements_equivalent
+from learnproof_lrs.domain.errors import BadRequest, Conflict, NotFound
+from learnproof_lrs.domain.multipart import Part
+from learnproof_lrs.domain.signature import verify_signed_statement
+from learnproof_lrs.domain.validation import parse_timestamp, validate_statement
+from learnproof_lrs.domain.versions import V200
+
+TOPIC = "xapi.statements.v1"
+SOURCE = "/learnproof/lrs"
+
+
+@dataclass(slots=True)
+class StoreResult:
+    ids: list[str]
+
+
+def _now() -> datetime:
+    """Now, at the millisecond precision `stored` is written with (so `since` compares exactly)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _utc_timestamp(value: str, version: str) -> str:
+    """2.0 keeps timestamps in UTC: an offset other than Z is converted, precision kept."""
+    if version != V200 or value.endswith("Z") or value.endswith("+00:00"):
+        return value
+    moment = parse_timestamp(value, version).astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if "." in value:
+        text += "." + f"{moment.microsecond:06d}".rstrip("0").ljust(3, "0")
+    return text + "Z"
+
+
+async def store_statements(
+    db: Database,
+    principal: Principal,
+    payload: Any,
+    version: str,
+    parts: Sequence[Part] = (),
+    *,
+    put_id: str | None = None,
+) -> StoreResult:
+    """Validate and store one statement or a batch, all-or-nothing, with their outbox events."""
+    principal.require_statement_write()
+    batch: list[Any] = payload if isinstance(payload, list) else [payload]
+    if isinstance(payload, list) and put_id is not None:
+        raise BadRequest("PUT takes a single statement, not an array")
+    if not batch:
+        raise BadRequest("no statements in the request")
+    for position, raw in enumerate(batch):
+        validate_statement(raw, version)
+        if put_id is not None:
+            if "id" in raw and str(raw["id"]).lower() != put_id:
+                raise BadRequest("statementId parameter and the statement's id differ")
+            raw["id"] = put_id
+        del position
+    seen: set[str] = set()
+    for raw in batch:
+        if "id" in raw:
+            sid = str(raw["id"]).lower()
+            if sid in seen:
+                raise BadRequest(f"statement id {sid} appears twice in the batch")
+            seen.add(sid)
+    by_sha = match_attachments(batch, list(parts))
+    for raw in batch:
+        verify_signed_statement(raw, by_sha, version=version)
+
+    async with db.write() as conn:
+        writes = StatementWrites(conn)
+        await writes.lock()
+        stored = _now()
+        prepared = [
+            st.prepare(
+                raw,
+                request_version=version,
+                authority=principal.authority,
+                stored=stored,
+                timestamp=_utc_timestamp(raw["timestamp"], version) if "timestamp" in raw else None,
+            )
+            for raw in batch
+        ]
+        existing = await writes.find(principal.store_id, [p.id for p in prepared])
+        fresh: list[st.PreparedStatement] = []
+        for p, raw in zip(prepared, batch, strict=True):
+            old = existing.get(p.id)
+            if old is None:
+                fresh.append(p)
+            elif not statements_equivalent(raw, old.body, version=version):
+                raise Conflict(f"statement {p.id} already exists with different content")
+        if fresh:
+            await _write_fresh(writes, principal, fresh, stored, by_sha)
+    return StoreResult(ids=[p.id for p in prepared])
+
+
+async def _write_fresh(
+    writes: StatementWrites,
+    principal: Principal,
+    fresh: list[st.PreparedStatement],
+    stored: datetime,
+    by_sha: Mapping[str, Part],
+) -> None:
+    store = principal.store_id
+    batch_by_id = {p.id: p for p in fresh}
+    # Statements this batch refers to that are already stored (voiding targets, StatementRefs).
+    referenced = {p.voiding_target for p in fresh if p.voiding_target} | {
+        p.statement_ref for p in fresh if p.statement_ref
+    }
+    stored_refs = await writes.find(store, referenced - batch_by_id.keys())
+    # Voiding statements already stored whose target arrives now.
+    earlier_voiders = await writes.voiders_of(store, batch_by_id.keys())
+
+    to_void: dict[str, str] = {}  # voided id -> voiding id
+    for p in fresh:
+        target = p.voiding_target
+        if target is None:
+            continue
+        ref = stored_refs.get(target)
+        in_batch = batch_by_id.get(target)
+        if (ref is not None and ref.voiding_target is not None) or (
+            in_batch is not None and in_batch.voiding_target is not None
+        ):
+            raise BadRequest(f"statement {target} is a voiding statement and cannot be voided")
+        if ref is not None or in_batch is not None:
+            to_void[target] = p.id
+    for sid, voider in earlier_voiders.items():
+        if batch_by_id[sid].voiding_target is None:
+            to_void.setdefault(sid, voider)
+
+    # A statement that targets another (StatementRef) matches the filters its target matches.
+    ref_index = await writes.index_of(store, [r.seq for r in stored_refs.values()])
+    stored_us = st.to_micros(stored)
+    rows = [
+        {
+            "store_id": store,
+            "id": p.id,
+            "stored_us": stored_us,
+            "credential_key": principal.key,
+            "voided": p.id in to_void,
+            "voiding_target": p.voiding_target,
+            "body": orjson.dumps(p.body),
+        }
+        for p in fresh
+    ]
+    seqs = await writes.insert_statements(rows)
+    index_rows: list[dict[str, Any]] = []
+    for p, seq in zip(fresh, seqs, strict=True):
+        own = list(p.index)
+        if p.statement_ref is not None:
+            target_row = stored_refs.get(p.statement_ref)
+            if target_row is not None:
+                own.extend(ref_index.get(target_row.seq, []))
+            elif p.statement_ref in batch_by_id:
+                own.extend(batch_by_id[p.statement_ref].index)
+        index_rows.extend(
+            {"store_id": store, "kind": k, "value": v, "seq": seq, "is_primary": primary}
+            for k, v, primary in st.collapse_index(own)
+        )
+    await writes.insert_index(index_rows)
+    await writes.mark_voided(store, [t for t in to_void if t not in batch_by_id])
+    await writes.save_attachments(store, _attachment_rows(fresh, by_sha))
+    if principal.may_define():
+        await _merge_definitions(writes, store, fresh)
+    await append_events(writes.conn, outbox, _events(store, fresh, stored_refs, to_void, stored))
+
+
+def _attachment_rows(
+    fresh: Sequence[st.PreparedStatement], by_sha: Mapping[str, Part]
+) -> list[tuple[str, str, bytes]]:
+    """(sha2, content type, octets) of every attachment sent as a part."""
+    rows = []
+    for p in fresh:
+        for attachment in p.body.get("attachments") or ():
+            part = by_sha.get(attachment.get("sha2", ""))
+            if part is not None:
+                rows.append((attachment["sha2"], attachment["contentType"], part.data))
+    return rows
+
+
+async def _merge_definitions(
+    writes: StatementWrites, store: str, fresh: list[st.PreparedStatement]
+) -> None:
+    incoming = [(aid, d) for p in fresh for aid, d in p.activity_definitions]
+    if not incoming:
+        return
+    known = await writes.definitions(store, [aid for aid, _ in incoming])
+    merged = dict(known)
+    for aid, definition in incoming:
+        merged[aid] = st.merge_definition(merged.get(aid, {}), definition)
+    changed = {aid: d for aid, d in merged.items() if known.get(aid) != d}
+    await writes.save_definitions(store, changed, known.keys())
+
+
+def _events(
+    store: str,
+    fresh: list[st.PreparedStatement],
+    stored_refs: Mapping[str, StoredRow],
+    to_void: Mapping[str, str],
+    stored: datetime,
+) -> list[Event]:
+    events: list[Event] = []
+    by_id = {p.id: p for p in fresh}
+    for p in fresh:
+        events.append(
+            Event(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{p.id}/stored")),
+                type="xapi.statement.stored",
+                source=SOURCE,
+                topic=TOPIC,
+                key=p.actor_key,
+                time=stored,
+                data={"store": store, "statement": p.body},
+                subject=p.id,
+            )
+        )
+    for voided_id, voiding_id in to_void.items():
+        voided = by_id.get(voided_id)
+        actor = (
+            voided.actor_key
+            if voided is not None
+            else st.actor_key(stored_refs[voided_id].body["actor"])
+        )
+        voider = by_id.get(voiding_id)
+        voided_at = voider.body["timestamp"] if voider is not None else None
+        events.append(
+            Event(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{voided_id}/voided")),
+                type="xapi.statement.voided",
+                source=SOURCE,
+                topic=TOPIC,
+                key=actor,
+                time=stored,
+                data={
+                    "store": store,
+                    "voided_statement_id": voided_id,
+                    "voiding_statement_id": voiding_id,
+                    "voided_at": voided_at or st.format_stored(stored),
+                },
+                subject=voided_id,
+            )
+        )
+    return events
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Page:
+    rows: list[StoredRow]
+    more: dict[str, Any] | None
+    consistent_through: datetime | None = None
+    attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+
+
+async def get_statement(
+    db: Database, principal: Principal, statement_id: str, *, voided: bool, with_attachments: bool
+) -> tuple[StoredRow, dict[str, tuple[str, bytes]]]:
+    """GET by statementId (not voided) or voidedStatementId (voided only)."""
+    mode = principal.statement_read_mode()
+    async with db.read() as conn:
+        reads = StatementReads(conn)
+        row = await reads.by_id(principal.store_id, statement_id.lower())
+        if (
+            row is None
+            or row.voided != voided
+            or (mode == "mine" and row.credential_key != principal.key)
+        ):
+            what = "voided statement" if voided else "statement"
+            raise NotFound(f"no {what} with id {statement_id}")
+        files: dict[str, tuple[str, bytes]] = {}
+        if with_attachments:
+            files = await reads.attachment_contents(principal.store_id, _shas(row.body))
+    return row, files
+
+
+def _shas(body: Mapping[str, Any]) -> list[str]:
+    return [a["sha2"] for a in body.get("attachments") or () if "sha2" in a]
+
+
+async def query_statements(
+    db: Database,
+    principal: Principal,
+    query: StatementFilter,
+    *,
+    with_attachments: bool,
+) -> Page:
+    """One page of a statement query; `more` carries the cursor and the snapshot bound."""
+    mode = principal.statement_read_mode()
+    if mode == "mine":
+        query = _replace(query, credential_key=principal.key)
+    async with db.read() as conn:
+        reads = StatementReads(conn)
+        last = await reads.last_seq(principal.store_id)
+        if query.bound_seq is None:
+            query = _replace(query, bound_seq=last[0] if last is not None else 0)
+        rows = await reads.query(_replace(query, limit=query.limit + 1))
+        files: dict[str, tuple[str, bytes]] = {}
+        if with_attachments:
+            files = await reads.attachment_contents(
+                principal.store_id, [sha for r in rows[: query.limit] for sha in _shas(r.body)]
+            )
+    more = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        more = {"after_seq": rows[-1].seq, "bound_seq": query.bound_seq}
+    through = datetime.fromtimestamp(last[1] / 1_000_000, tz=UTC) if last is not None else _now()
+    return Page(rows=rows, more=more, consistent_through=through, attachments=files)
+
+
+def _replace(f: StatementFilter, **changes: Any) -> StatementFilter:
+    values = {name: getattr(f, name) for name in f.__dataclass_fields__}
+    values.update(changes)
+    return StatementFilter(**values)

@@ -1,0 +1,36 @@
+"""The LRS's settings, read from the environment (prefix LRS_) when the app is built."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LrsSettings(BaseSettings):
+    """Everything an operator can configure; defaults give the embedded SQLite setup."""
+
+    model_config = SettingsConfigDict(env_prefix="LRS_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///.data/lrs.sqlite3"
+    base_path: str = "/xapi"
+    # Credentials created at start when both are set (all scopes, default store).
+    bootstrap_key: str | None = None
+    bootstrap_secret: str | None = None
+    default_store: str = "default"
+    # Largest request body accepted (statements with attachments included), in bytes.
+    max_body_bytes: int = 64 * 1024 * 1024
+    # Largest document (state / profile) body, in bytes.
+    max_document_bytes: int = 16 * 1024 * 1024
+    # Most statements returned by one GET page, and the default page when `limit` is 0 or absent.
+    max_page_size: int = 500
+    # Seconds a verified secret stays in the in-process cache (the KDF is slow on purpose).
+    credential_cache_seconds: float = 60.0
+    # scrypt cost (log2 N) for new credential secrets; 14 is the production default.
+    kdf_log2_n: int = Field(default=14, ge=10, le=20)
+    # Milliseconds a query may run before PostgreSQL cancels it (pathological related_* queries).
+    query_timeout_ms: int = 10_000
+    pool_size: int = Field(default=10, ge=1)
+    cors_origins: list[str] = ["*"]
+    log_level: str = "INFO"
