@@ -37,8 +37,9 @@ fetch_libs() {
   echo "kafka.sh: fetching Kafka jars from Maven Central into $LIBS" >&2
   local tmp="$LIBS.tmp.$$"
   rm -rf "$tmp"
+  # Maven's console library emits colour codes even in batch mode: strip them.
   mvn -q -B -Dstyle.color=never -f "$DEPLOY/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tmp" >&2
+    -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' >&2
   rm -rf "$LIBS"
   mv "$tmp" "$LIBS"
   touch "$LIBS/.complete"
@@ -65,9 +66,47 @@ java_opts() {
     "-Dkafka.logs.dir=$LOGS"
 }
 
+wait_ready_python() {
+  # For a JRE without javac: the same real request through the project's aiokafka.
+  "$ROOT/.venv/bin/python" - "$ADDR" "$1" <<'PY'
+import asyncio, logging, sys, time
+from aiokafka.admin import AIOKafkaAdminClient
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # refused connections are expected
+async def main(addr: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=addr, request_timeout_ms=3000)
+        try:
+            await asyncio.wait_for(admin.start(), 4)
+            await asyncio.wait_for(admin.list_topics(), 4)
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                sys.exit(f"kafka not ready at {addr}: {exc!r}")
+            await asyncio.sleep(0.3)
+        finally:
+            await admin.close()
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+PY
+}
+
 wait_ready() {
-  java -Xmx128m -XX:TieredStopAtLevel=1 -Dlog4j2.level=ERROR -cp "$LIBS/*" \
-    "$DEPLOY/KafkaReady.java" "$ADDR" "$1"
+  if ! command -v javac >/dev/null && [ -x "$ROOT/.venv/bin/python" ]; then
+    wait_ready_python "$1"
+    return
+  fi
+  # The probe is compiled once next to the jars: compiling it on every start costs seconds of
+  # CPU on a busy machine.
+  local probe="$LIBS/../probe"
+  if [ ! -f "$probe/KafkaReady.class" ] || [ "$DEPLOY/KafkaReady.java" -nt "$probe/KafkaReady.class" ]; then
+    # Compiled aside and renamed into place: concurrent starts of other instances share it.
+    mkdir -p "$probe" "$probe.$$"
+    javac -nowarn -cp "$LIBS/*" -d "$probe.$$" "$DEPLOY/KafkaReady.java"
+    mv -f "$probe.$$/KafkaReady.class" "$probe/KafkaReady.class"
+    rm -rf "$probe.$$"
+  fi
+  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.level=ERROR \
+    -cp "$probe:$LIBS/*" KafkaReady "$ADDR" "$1"
 }
 
 start() {
@@ -94,7 +133,8 @@ start() {
   fi
   # Detached from our stdout/stderr (callers read the address with $(...)) and from the lock fd.
   # shellcheck disable=SC2046
-  nohup java -Xms256m -Xmx512m -XX:+UseG1GC $(java_opts) -cp "$LIBS/*" kafka.Kafka "$CONF" \
+  nohup java -Xms256m -Xmx512m ${LEARNPROOF_KAFKA_JAVA_OPTS:-} $(java_opts) -cp "$LIBS/*" \
+    kafka.Kafka "$CONF" \
     </dev/null >"$LOGS/stdout.log" 2>&1 9>&- &
   echo $! > "$PIDFILE"
   if ! wait_ready "$TIMEOUT"; then
@@ -107,6 +147,8 @@ start() {
 
 stop() {
   local pid
+  # Wait for a start in progress (it holds the lock) rather than race it.
+  if [ -d "$BASE" ]; then exec 9>"$BASE/.lock"; flock 9; fi
   if pid=$(our_pid); then
     kill -TERM "$pid"   # the broker's shutdown hook closes logs cleanly
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done

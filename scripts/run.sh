@@ -9,6 +9,9 @@ BIN=.venv/bin
 mkdir -p .data
 export LRS_BOOTSTRAP_KEY=${LRS_BOOTSTRAP_KEY:-dev-key}
 export LRS_BOOTSTRAP_SECRET=${LRS_BOOTSTRAP_SECRET:-dev-secret}
+# Development tokens for identity-sync's SCIM and admin APIs (JSON lists, as its settings read).
+export IDENTITY_SCIM_TOKENS=${IDENTITY_SCIM_TOKENS:-'["dev-scim-token"]'}
+export IDENTITY_ADMIN_TOKENS=${IDENTITY_ADMIN_TOKENS:-'["dev-admin-token"]'}
 pids=()
 stop() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -34,6 +37,7 @@ if [ "$mode" = kafka ]; then
   # Give the LRS a moment to create its schema before the relay reads its outbox.
   sleep 3
   $BIN/learnproof-relay --db "$LRS_DATABASE_URL" --kafka "$kafka" & pids+=($!)
+  $BIN/learnproof-relay --db "$IDENTITY_DATABASE_URL" --kafka "$kafka" & pids+=($!)
 fi
 if [ -x $BIN/learnproof-analytics ]; then $BIN/learnproof-analytics serve & pids+=($!); fi
 if [ -x $BIN/learnproof-identity ]; then $BIN/learnproof-identity serve & pids+=($!); fi
@@ -41,7 +45,7 @@ cat <<MSG
 Learnproof is starting ($mode mode):
   LRS           http://127.0.0.1:8080/xapi   (Basic $LRS_BOOTSTRAP_KEY / $LRS_BOOTSTRAP_SECRET)
   analytics     http://127.0.0.1:8081/docs
-  identity-sync http://127.0.0.1:8082/docs   (SCIM at /scim/v2)
+  identity-sync http://127.0.0.1:8082/docs   (SCIM at /scim/v2, Bearer dev-scim-token)
 Ctrl-C stops all of them.
 MSG
 wait -n "${pids[@]}"

@@ -12,12 +12,13 @@ import sys
 
 import sqlalchemy as sa
 from events_testkit import chain_handler, fold_table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from learnproof_events.consumer import ConsumerRunner, KafkaSource, define_tracking_table
 from learnproof_events.db import make_engine
 from learnproof_events.envelope import Event
 from learnproof_events.outbox import define_outbox_table
 from learnproof_events.relay import Relay
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -11,9 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from learnproof_events.db import make_engine
 from learnproof_events.envelope import Event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]

@@ -8,6 +8,8 @@ import random
 import pytest
 import sqlalchemy as sa
 from events_testkit import Databases, make_events
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from learnproof_events.outbox import (
     START,
     OutboxRow,
@@ -16,7 +18,6 @@ from learnproof_events.outbox import (
     define_outbox_table,
     read_after,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.postgres
 TOPIC = "test.order.v1"
@@ -145,3 +146,31 @@ async def test_many_concurrent_writers_reader_never_skips(pg_dbs: Databases) -> 
     async with engine.connect() as conn:
         txids = {r.txid for r in await conn.execute(sa.select(outbox.c.txid))}
     assert len(txids) == writers * txs_per_writer  # one txid per transaction
+
+
+async def test_an_open_transaction_in_another_database_does_not_hold_readers_back(
+    pg_dbs: Databases,
+) -> None:
+    engine, outbox = await outbox_db(pg_dbs)
+    _, elsewhere = await pg_dbs.engine("elsewhere")
+    async with elsewhere.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (x int)"))
+    other = await elsewhere.connect()
+    other_tx = await other.begin()
+    await other.execute(sa.text("INSERT INTO t VALUES (1)"))  # holds an xid, stays open
+    try:
+        same = await engine.connect()
+        same_tx = await same.begin()
+        await append(same, outbox, make_events(TOPIC, 1, start=99))  # holds an xid too
+        async with engine.begin() as conn:
+            await append(conn, outbox, make_events(TOPIC, 2))
+        async with engine.connect() as conn:
+            # Held back by the open transaction of this database only.
+            assert await read_after(conn, outbox, START, 10) == []
+        await same_tx.commit()
+        await same.close()
+        rows = await read_eventually(engine, outbox, 3)
+        assert [r.event.data["n"] for r in rows] == [99, 0, 1]
+    finally:
+        await other_tx.rollback()
+        await other.close()

@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from events_testkit import (
     HERE,
+    T0,
     Databases,
     chain_handler,
     expected_fold,
@@ -22,13 +24,14 @@ from events_testkit import (
     make_events,
     read_fold,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from learnproof_events.consumer import ConsumerRunner, KafkaSource, define_tracking_table
 from learnproof_events.db import make_engine
 from learnproof_events.envelope import Event, from_kafka
 from learnproof_events.outbox import append, define_outbox_table
 from learnproof_events.relay import Relay, define_relay_table
 from learnproof_events.topics import partitions_of
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 PROC = str(HERE / "events_proc.py")
@@ -131,6 +134,9 @@ async def test_relay_to_kafka_to_consumer(
             await conn.execute(sa.delete(fold))
         assert await runner.run_until_idle() == 2050
         assert await read_fold(c_engine, fold) == expected_fold(events + more)
+        # Replay from a time: records carry the event time, events n >= 1000 come again.
+        await runner.reset(T0 + timedelta(seconds=1000))
+        assert await runner.run_until_idle() == 1050
     finally:
         await runner.close()
         await c_dbs.close()
@@ -282,3 +288,108 @@ async def test_consumer_killed_mid_batch_matches_a_clean_run(
         await clean_engine.dispose()
     assert crashed_model == clean_model
     assert crashed_model == expected_fold(events)
+
+
+async def test_rebalance_when_a_second_member_joins_mid_stream(
+    pg_dbs: Databases, kafka: str, unique: Callable[[str], str]
+) -> None:
+    topic = unique("rebalance")
+    _, engine, outbox = await producer(pg_dbs)
+    events = make_events(topic, 1000, keys=12)
+    await write(engine, outbox, events, per_tx=100)
+    assert await Relay(engine, kafka, outbox).run_until_idle() == 1000
+
+    _, c_engine = await pg_dbs.engine("consumer")
+    md = sa.MetaData()
+    tracking = define_tracking_table(md)
+    fold = fold_table(md)
+    async with c_engine.begin() as conn:
+        await conn.run_sync(md.create_all)
+    inner = chain_handler(fold)
+
+    async def slow(conn: AsyncConnection, batch: list[Event]) -> None:
+        await inner(conn, batch)
+        await asyncio.sleep(0.05)  # slow enough for the join to land mid-stream
+
+    group = unique("group")
+    # Two members of one consumer (same name, group and database): a scaled-out service.
+    # dedupe off: the tracking rows and the rebalance handling alone must prevent both a gap
+    # and a double application.
+    first, second = (
+        ConsumerRunner(
+            "scaled", KafkaSource(kafka, [topic], group), c_engine, tracking, slow, 10, dedupe=False
+        )
+        for _ in range(2)
+    )
+    stop = asyncio.Event()
+    one = asyncio.create_task(first.run(stop))
+
+    async def applied() -> int:
+        total = sa.select(sa.func.coalesce(sa.func.sum(fold.c.n), 0))
+        async with c_engine.connect() as conn:
+            return int((await conn.execute(total)).scalar_one())
+
+    await wait_for(lambda: _at_least(applied, 50), 60, "the first member to make progress")
+    two = asyncio.create_task(second.run(stop))  # joins: the group rebalances mid-stream
+    await wait_for(lambda: _at_least(applied, 1000), 90, "both members to finish")
+    await asyncio.sleep(1)  # nothing more may arrive
+    stop.set()
+    await asyncio.gather(one, two)
+    assert second.applied > 0, "the second member never got a partition"
+    assert first.applied + second.applied == 1000
+    assert await read_fold(c_engine, fold) == expected_fold(events)
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], target: int) -> bool:
+    return await count() >= target
+
+
+async def test_a_relay_that_lost_its_lease_stops_at_its_next_position_write(
+    pg_dbs: Databases, kafka: str, unique: Callable[[str], str]
+) -> None:
+    topic = unique("fencing")
+    _, engine, outbox = await producer(pg_dbs)
+    events = make_events(topic, 90, keys=4)
+    await write(engine, outbox, events, per_tx=30)
+    paused = Relay(engine, kafka, outbox, batch_size=30, lease_seconds=60)
+    other = Relay(engine, kafka, outbox, batch_size=30, lease_seconds=60)
+    assert await paused.step() == 30  # holds the lease, published rows 1-30
+    # It stalls past its lease (a long GC pause, a frozen VM): the lease expires in the database.
+    table = define_relay_table(sa.MetaData())
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(table).values(lease_until=0))
+    assert await other.step() == 30  # takes over from the durable position: rows 31-60
+    # The stalled one wakes up still believing it leads: it may send one batch again, but its
+    # position write is fenced, so it stops there and never moves the position.
+    assert await paused.step() == 0
+    assert await paused.step() == 0  # and it cannot take the lease back while `other` holds it
+    assert await other.step() == 30  # rows 61-90
+    assert await relay_position(engine) == 90
+    got = await read_topic(kafka, topic)
+    assert_complete_in_key_order(got, events)
+    assert len(got) - len({e.id for e in got}) <= 30  # at most the one fenced batch repeated
+
+
+async def test_relay_started_before_the_producer_created_its_outbox(
+    tmp_path: Path, kafka: str, unique: Callable[[str], str]
+) -> None:
+    topic = unique("early")
+    engine = make_engine(f"sqlite:///{tmp_path / 'producer.sqlite3'}")
+    md = sa.MetaData()
+    outbox = define_outbox_table(md)
+    relay = Relay(engine, kafka, outbox, max_backoff=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(1)  # the relay polls a database without an outbox, and survives
+        assert not task.done()
+        async with engine.begin() as conn:
+            await conn.run_sync(md.create_all)
+        events = make_events(topic, 40, keys=3)
+        await write(engine, outbox, events, per_tx=10)
+        await wait_for(lambda: relay.published == 40, 30, "the relay to publish")
+    finally:
+        stop.set()
+        await task
+        await engine.dispose()
+    assert_complete_in_key_order(await read_topic(kafka, topic), events)

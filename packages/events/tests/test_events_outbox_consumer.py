@@ -15,11 +15,12 @@ from events_testkit import (
     make_events,
     read_fold,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from learnproof_events.consumer import ConsumerRunner, OutboxLogSource, define_tracking_table
 from learnproof_events.db import make_engine
 from learnproof_events.envelope import Event
 from learnproof_events.outbox import START, append, define_outbox_table, read_after
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 TOPIC = "test.counted.v1"
 OTHER = "test.other.v1"

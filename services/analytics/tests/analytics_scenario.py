@@ -11,7 +11,7 @@ import random
 import statistics
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -226,8 +226,23 @@ def events(cohort: Cohort) -> list[FakeEvent]:
         )
         stored.append(stored_event(body))
         if r.voided:
-            voidings.append(voided_event(body, r.at + timedelta(days=1)))
+            voidings.append(voided_event(body, voided_at(r)))
     return cohort.directory + stored + voidings
+
+
+def voided_at(record: Record) -> datetime:
+    """When the generator's voiding statement for a voided record is timestamped."""
+    return record.at + timedelta(days=1)
+
+
+def snapshot(cohort: Cohort, moment: datetime) -> Cohort:
+    """The cohort as it stood at ``moment``: later statements absent, later voidings undone."""
+    records = [
+        replace(r, voided=r.voided and voided_at(r) <= moment)
+        for r in cohort.records
+        if r.at <= moment
+    ]
+    return replace(cohort, records=records)
 
 
 # ---- expected figures (plain Python restatement of the README definitions) -------------------

@@ -15,12 +15,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from analytics_statements import FakeEvent
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from learnproof_analytics.bootstrap import Container, bootstrap
+from learnproof_analytics.bootstrap import bootstrap as bootstrap_container
 from learnproof_analytics.entrypoints.api.app import create_app
 from learnproof_analytics.settings import AnalyticsSettings
 from learnproof_events.envelope import Event
 from learnproof_events.outbox import append, define_outbox_table
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 API_KEY = "test-read-key"
 TOPICS = {"xapi": "xapi.statements.v1", "identity": "identity.directory.v1"}
@@ -101,7 +103,7 @@ class EventLog:
 class Harness:
     """The analytics service wired to an event log, with an API client."""
 
-    log: EventLog
+    log: EventLog | KafkaLog
     container: Container
     client: httpx.AsyncClient
 
@@ -215,3 +217,74 @@ async def harness(backend: tuple[str, str]) -> AsyncIterator[Harness]:
         yield opened
     finally:
         await close_harness(opened)
+
+
+class KafkaLog:
+    """Publishes test events to Kafka topics (CloudEvents binary mode), like the relay does."""
+
+    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics  # family ("xapi" / "identity") -> topic name
+        self.ids: set[str] = set()
+        self._producer: Any = None
+
+    async def create(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        from learnproof_events.topics import ensure_topics
+
+        await ensure_topics(self.bootstrap, list(self.topics.values()))
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
+        )
+        await self._producer.start()
+
+    async def publish(self, events: Sequence[FakeEvent | Event]) -> None:
+        from learnproof_events.envelope import to_kafka
+
+        for fake in events:
+            event = fake if isinstance(fake, Event) else to_event(fake)
+            self.ids.add(event.id)
+            key, value, headers = to_kafka(event)
+            topic = self.topics[event.type.split(".")[0]]
+            await self._producer.send(topic, value=value, key=key, headers=headers)
+        await self._producer.flush()
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+
+@pytest.fixture
+async def kafka_harness() -> AsyncIterator[Harness]:
+    """The service on PostgreSQL reading real Kafka topics (fresh topic names per test)."""
+    bootstrap = required_service("LEARNPROOF_TEST_KAFKA")
+    suffix = uuid.uuid4().hex[:8]
+    topics = {
+        "xapi": f"xapi.statements.v1.t{suffix}",
+        "identity": f"identity.directory.v1.t{suffix}",
+    }
+    database_url = await session_pg_database("analytics_kafka")
+    await reset_pg_schema(database_url)
+    log = KafkaLog(bootstrap, topics)
+    await log.create()
+    settings = AnalyticsSettings(
+        database_url=database_url,
+        kafka_bootstrap=bootstrap,
+        kafka_group=f"analytics-test-{suffix}",
+        statements_topic=topics["xapi"],
+        directory_topic=topics["identity"],
+        api_keys=[API_KEY],
+    )
+    container = bootstrap_container(settings)
+    await container.start()
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(container=container)),
+        base_url="http://analytics.test",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    harness = Harness(log, container, client)
+    try:
+        yield harness
+    finally:
+        await close_harness(harness)

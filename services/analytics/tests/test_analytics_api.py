@@ -237,3 +237,39 @@ async def test_openapi_documents_every_route(harness: Harness) -> None:
         "/v1/health",
     ):
         assert path in spec["paths"], path
+
+
+async def test_account_actor_keys_with_slashes_and_pipes_round_trip(harness: Harness) -> None:
+    body = statement("ignored@x.org", "completed", AU)
+    body["actor"] = {"account": {"homePage": "https://idp.example.org/", "name": "emp 42"}}
+    key = "account:https://idp.example.org/|emp 42"
+    await harness.log.publish(
+        [FakeEvent("xapi.statement.stored", key, {"store": "s", "statement": body})]
+    )
+    await harness.catch_up()
+    learner = await harness.get("/v1/learners/" + quote(key, safe=""))
+    assert learner["actor"] == key and learner["completed"] == 1
+
+
+async def test_breakdown_of_one_course_by_group_and_manager(harness: Harness) -> None:
+    await seed(harness)
+    by_group = await harness.get("/v1/courses/breakdown", activity=AU, by="group")
+    assert [(c["cut"], c["summary"]["enrolments"]) for c in by_group] == [("g-eng", 1)]
+    by_manager = await harness.get("/v1/courses/breakdown", activity=AU, by="manager")
+    assert [c["cut"] for c in by_manager] == ["m-1", "m-2"]
+    assert all(c["summary"]["completion_rate"] == 1.0 for c in by_manager)
+    missing = await harness.client.get("/v1/courses/breakdown", params={"by": "group"})
+    assert missing.status_code == 400
+
+
+async def test_as_of_shows_a_voided_statement_until_its_voiding(harness: Harness) -> None:
+    await seed(harness)  # a's bogus pass on day 1 is voided on day 30
+    path = "/v1/learners/" + quote("mbox:mailto:a@x.org", safe="")
+    now = await harness.get(path)
+    before_voiding = await harness.get(path, as_of="2026-03-05T00:00:00Z")
+    after_voiding = await harness.get(path, as_of="2026-04-02T00:00:00Z")
+    assert (now["passed"], now["last_score"]) == (1, 0.8)
+    assert (before_voiding["passed"], before_voiding["last_score"]) == (2, 0.1)
+    assert after_voiding == now
+    before_start = await harness.client.get(path, params={"as_of": "2026-03-01T00:00:00Z"})
+    assert before_start.status_code == 404

@@ -12,6 +12,7 @@ from analytics_statements import (
     stored_event,
     voided_event,
 )
+
 from learnproof_analytics.domain.activities import activity_summary
 from learnproof_analytics.domain.assessments import (
     AssessmentConfig,
@@ -356,3 +357,14 @@ def test_directory_events_fold_into_users_groups_and_links() -> None:
         FakeEvent("identity.group.deleted", "g1", {"group_id": "g1"}),
     )
     assert deleted.groups == {}
+
+
+def test_malformed_events_are_recorded_as_skipped_not_raised() -> None:
+    model = fold(
+        FakeEvent("xapi.statement.voided", "k", {"store": "s"}, id="e1"),
+        FakeEvent("identity.user.upserted", "u", {"user": {"userName": "no id"}}, id="e2"),
+        FakeEvent("identity.group.upserted", "g", {"group": None}, id="e3"),
+        FakeEvent("something.else", "k", {}, id="e4"),
+    )
+    assert sorted(key[1] for key in model.skipped) == ["event:e1", "event:e2", "event:e3"]
+    assert model.facts == {} and model.users == {}

@@ -13,12 +13,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from identity_testkit import ISSUER, REQUIREMENTS, SCIM, T0, FakeLrs, Outbox
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from learnproof_events import outbox
 from learnproof_identity.adapters.clock import ManualClock
 from learnproof_identity.bootstrap import Container, bootstrap
 from learnproof_identity.entrypoints.app import create_app
 from learnproof_identity.settings import IdentitySettings
-from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def _pg_admin_url() -> str | None:

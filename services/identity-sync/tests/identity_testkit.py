@@ -10,14 +10,16 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from learnproof_events import outbox
 from learnproof_events.consumer import OutboxLogSource
 from learnproof_events.envelope import Event, decode_data, utc
 from learnproof_events.schemas import validate_event
 from learnproof_identity.bootstrap import Container
-from sqlalchemy.ext.asyncio import create_async_engine
 
 STAGED_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+REPO_SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
 ISSUER = "https://acme.okta.com"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SCIM = "application/scim+json"
@@ -83,8 +85,11 @@ def _event(row: Any) -> Event:
 
 
 def validate(event: Event) -> None:
-    """Validate against schemas/ (entitlement schemas are staged in services/identity-sync)."""
-    folder = str(STAGED_SCHEMAS) if event.type.startswith("entitlement.") else None
+    """Validate against schemas/ (entitlement schemas are staged here until they move there)."""
+    staged = STAGED_SCHEMAS / f"{event.type}.json"
+    folder = None if (REPO_SCHEMAS / f"{event.type}.json").exists() else str(STAGED_SCHEMAS)
+    if folder is not None:
+        assert staged.exists(), f"no schema for {event.type}"
     validate_event(event, folder)
 
 

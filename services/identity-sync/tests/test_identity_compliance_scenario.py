@@ -3,7 +3,7 @@ AuthZEN gate asked at every step and `as_of` answering for the past from the his
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from identity_testkit import (
@@ -22,6 +22,7 @@ from identity_testkit import (
     statement,
     types,
 )
+
 from learnproof_identity.adapters.clock import ManualClock
 from learnproof_identity.bootstrap import Container
 
@@ -113,12 +114,31 @@ async def test_clock_scenario(
     )
     assert mid["decision"] is True and mid["context"]["status"] == "expiring"
 
+    # The same history as a report over everyone.
+    def report_params(moment: datetime) -> dict[str, str]:
+        return {"at": moment.isoformat(), "requirement": "ai-ethics"}
+
+    r = await client.get("/api/v1/compliance/as-of", params=report_params(completed_at))
+    assert [(s["user_id"], s["status"], s["compliant"]) for s in r.json()["states"]] == [
+        (user_id, "satisfied", True)
+    ]
+    r = await client.get("/api/v1/compliance/as-of", params=report_params(T0))
+    assert [s["status"] for s in r.json()["states"]] == ["assigned"]
+    r = await client.get("/api/v1/compliance/as-of", params=report_params(T0 - timedelta(days=1)))
+    assert r.json()["states"] == []
+    r = await client.get("/api/v1/entitlements/ai-prod-access/holders")
+    assert r.json()["holders"] == []
+
     # Renewal: completes again → satisfied and granted again.
     clock.advance(timedelta(days=1))
     await lrs.store_statement(statement(account("ada@acme.com"), "passed", COURSE, clock.now()))
     await consume(container)
     assert types(await published.new()) == ["compliance.satisfied", "entitlement.granted"]
     assert (await ask(client, "ada@acme.com"))["decision"] is True
+    r = await client.get("/api/v1/entitlements/ai-prod-access/holders")
+    assert [(h["user_id"], h["userName"]) for h in r.json()["holders"]] == [
+        (user_id, "ada@acme.com")
+    ]
 
 
 async def test_overdue_then_satisfied_and_voiding_reopens(

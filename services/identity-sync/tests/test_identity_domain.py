@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from learnproof_identity.domain.actors import LinkRule, actor_key, keys_for_user
 from learnproof_identity.domain.compliance import (
     Evidence,
@@ -195,3 +196,17 @@ def test_actor_keys_and_link_rules() -> None:
         "openid:https://id.acme.com/ada": "oid",
         "mbox:mailto:ada@acme.com": "mail",
     }
+
+
+def test_equality_hint_narrows_only_what_the_filter_requires() -> None:
+    from learnproof_identity.domain.scim import ScimUser, equality_hint, parse_filter
+
+    def hint(text: str) -> tuple[str, str] | None:
+        return equality_hint(parse_filter(ScimUser, text))
+
+    assert hint('userName eq "a"') == ("userName", "a")
+    assert hint('active eq true and externalId eq "x"') == ("externalId", "x")
+    assert hint('userName eq "a" or userName eq "b"') is None
+    assert hint('not (userName eq "a")') is None
+    assert hint('emails.value eq "a@b"') is None
+    assert hint('title eq "x"') is None

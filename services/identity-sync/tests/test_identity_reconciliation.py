@@ -19,6 +19,7 @@ from identity_testkit import (
     statement,
     types,
 )
+
 from learnproof_identity.adapters.clock import ManualClock
 from learnproof_identity.bootstrap import Container
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from identity_testkit import (
@@ -12,12 +15,15 @@ from identity_testkit import (
     account,
     ask,
     consume,
+    join,
+    make_group,
     make_user,
     statement,
     types,
 )
+
 from learnproof_identity.adapters.clock import ManualClock
-from learnproof_identity.bootstrap import Container
+from learnproof_identity.bootstrap import Container, bootstrap
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PRIVACY = "https://courses.acme.test/privacy"
@@ -92,8 +98,20 @@ async def test_api_requirement_with_filter_audience_lookback_and_cmi5(
     await client.patch(f"/scim/v2/Users/{research}", json=patch)
     assert types(await published.new())[-2:] == ["compliance.unassigned", "entitlement.revoked"]
 
-    # Deleting a requirement is allowed; a bad definition is a 400.
+    # Back in Research: assigned and (lookback) satisfied again; then the requirement is deleted.
+    patch["Operations"] = [
+        {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Research"}
+    ]
+    await client.patch(f"/scim/v2/Users/{research}", json=patch)
+    assert types(await published.new())[-3:] == [
+        "compliance.assigned",
+        "compliance.satisfied",
+        "entitlement.granted",
+    ]
     assert (await client.delete("/api/v1/requirements/privacy")).status_code == 204
+    events = await published.new()
+    assert types(events) == ["compliance.unassigned", "entitlement.revoked"]
+    assert events[0].data["activity_iri"] is None
     assert (await client.delete("/api/v1/requirements/privacy")).status_code == 404
     r = await client.put("/api/v1/requirements/bad", json={"activity": PRIVACY})
     assert r.status_code == 400 and "audience" in r.json()["error"]
@@ -146,3 +164,36 @@ async def test_authzen_discovery_batch_and_unknowns(
 async def test_issuer_setting_is_the_account_home_page(container: Container) -> None:
     assert container.settings.idp_issuer == ISSUER
     assert any(rule.home_page == ISSUER for rule in container.services.link_rules)
+
+
+async def test_requirements_file_is_declarative_across_restarts(
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: ManualClock,
+    published: Outbox,
+    requirements_file: Path,
+) -> None:
+    user_id = await make_user(client, "val@acme.com")
+    await join(client, await make_group(client, "AI Engineers"), user_id)
+    await published.new()
+
+    # A restart with the same file changes nothing.
+    again = await bootstrap(container.settings, clock=clock)
+    await again.close()
+    assert await published.new() == []
+
+    # The file drops the requirement: its assignments end; API-made definitions stay.
+    r = await client.put(
+        "/api/v1/requirements/extra",
+        json={"activity": PRIVACY, "audience": {"groups": ["Nobody"]}},
+    )
+    assert r.status_code == 200
+    empty = json.dumps({"requirements": [], "entitlements": []})
+    await asyncio.to_thread(requirements_file.write_text, empty)
+    again = await bootstrap(container.settings, clock=clock)
+    await again.close()
+    events = await published.new()
+    assert types(events) == ["compliance.unassigned"]
+    assert events[0].data["requirement_id"] == "ai-ethics"
+    ids = [d["id"] for d in (await client.get("/api/v1/requirements")).json()["requirements"]]
+    assert ids == ["extra"]

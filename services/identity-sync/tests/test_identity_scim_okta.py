@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from identity_testkit import SCIM, Outbox, types
+
 from learnproof_identity.bootstrap import Container
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from identity_testkit import PATCH_URN, SCIM, Outbox, make_group, make_user
+
 from learnproof_identity.bootstrap import Container
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -50,45 +53,44 @@ async def people(client: httpx.AsyncClient) -> dict[str, str]:
     return ids
 
 
-@pytest.mark.parametrize(
-    ("expression", "expected"),
-    [
-        ('userName eq "ALICE@acme.com"', {"alice@acme.com"}),
-        (
-            'userName ne "alice@acme.com"',
-            {"albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"},
-        ),
-        ('userName co "al"', {"alice@acme.com", "albert@acme.com"}),
-        ('userName sw "b"', {"bea@corp.org"}),
-        ('userName ew "corp.org"', {"bea@corp.org", "dina@corp.org"}),
-        ("title pr", {"alice@acme.com"}),
-        ("not (title pr)", {"albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"}),
-        ("active eq false", {"carl@acme.com"}),
-        (f'{ENTERPRISE}:department eq "sales" and active eq true', {"bea@corp.org"}),
-        (
-            f'({ENTERPRISE}:department eq "Research" or userName ew "corp.org") and not '
-            '(userName sw "alb")',
-            {"alice@acme.com", "bea@corp.org", "dina@corp.org"},
-        ),
-        (f'{ENTERPRISE}:employeeNumber gt "3"', {"carl@acme.com", "dina@corp.org"}),
-        (f'{ENTERPRISE}:employeeNumber le "2"', {"alice@acme.com", "albert@acme.com"}),
-        ('emails[type eq "work" and value co "corp"]', {"bea@corp.org", "dina@corp.org"}),
-        ('emails[type eq "work"].value eq "carl@acme.com"', {"carl@acme.com"}),
-        (
-            'meta.created ge "2000-01-01T00:00:00Z"',
-            {"alice@acme.com", "albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"},
-        ),
-        ('meta.created lt "2000-01-01T00:00:00Z"', set()),
-        ('nonexistent eq "x"', set()),
-    ],
-)
-async def test_user_filters(
-    client: httpx.AsyncClient, people: dict[str, str], expression: str, expected: set[str]
-) -> None:
-    r = await client.get("/scim/v2/Users", params={"filter": expression})
-    assert r.status_code == 200, r.text
-    assert {u["userName"] for u in r.json()["Resources"]} == expected
-    assert r.json()["totalResults"] == len(expected)
+FILTER_CASES: list[tuple[str, set[str]]] = [
+    ('userName eq "ALICE@acme.com"', {"alice@acme.com"}),
+    (
+        'userName ne "alice@acme.com"',
+        {"albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"},
+    ),
+    ('userName co "al"', {"alice@acme.com", "albert@acme.com"}),
+    ('userName sw "b"', {"bea@corp.org"}),
+    ('userName ew "corp.org"', {"bea@corp.org", "dina@corp.org"}),
+    ("title pr", {"alice@acme.com"}),
+    ("not (title pr)", {"albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"}),
+    ("active eq false", {"carl@acme.com"}),
+    (f'{ENTERPRISE}:department eq "sales" and active eq true', {"bea@corp.org"}),
+    (
+        f'({ENTERPRISE}:department eq "Research" or userName ew "corp.org") and not '
+        '(userName sw "alb")',
+        {"alice@acme.com", "bea@corp.org", "dina@corp.org"},
+    ),
+    (f'{ENTERPRISE}:employeeNumber gt "3"', {"carl@acme.com", "dina@corp.org"}),
+    (f'{ENTERPRISE}:employeeNumber le "2"', {"alice@acme.com", "albert@acme.com"}),
+    ('emails[type eq "work" and value co "corp"]', {"bea@corp.org", "dina@corp.org"}),
+    ('emails[type eq "work"].value eq "carl@acme.com"', {"carl@acme.com"}),
+    (
+        'meta.created ge "2000-01-01T00:00:00Z"',
+        {"alice@acme.com", "albert@acme.com", "bea@corp.org", "carl@acme.com", "dina@corp.org"},
+    ),
+    ('meta.created lt "2000-01-01T00:00:00Z"', set()),
+    ('nonexistent eq "x"', set()),
+]
+
+
+async def test_user_filters(client: httpx.AsyncClient, people: dict[str, str]) -> None:
+    # One directory, many filters: a setup per case would dominate the run time.
+    for expression, expected in FILTER_CASES:
+        r = await client.get("/scim/v2/Users", params={"filter": expression})
+        assert r.status_code == 200, (expression, r.text)
+        assert {u["userName"] for u in r.json()["Resources"]} == expected, expression
+        assert r.json()["totalResults"] == len(expected), expression
 
 
 async def test_invalid_filter_is_a_scim_error(client: httpx.AsyncClient) -> None:
@@ -180,6 +182,8 @@ async def test_group_filters_and_put(
     )
     assert r.status_code == 200, r.text
     assert len(r.json()["members"]) == 2
+    r = await client.get("/scim/v2/Users", params={"filter": 'groups.display eq "research staff"'})
+    assert {u["userName"] for u in r.json()["Resources"]} == {"alice@acme.com", "albert@acme.com"}
     r = await client.get("/scim/v2/Groups", params={"filter": 'displayName sw "Research"'})
     assert [g["id"] for g in r.json()["Resources"]] == [group_id]
     r = await client.get("/scim/v2/Groups")
@@ -225,3 +229,48 @@ async def test_user_delete_removes_memberships(
     assert [e.type for e in events] == ["identity.group.upserted", "identity.user.deactivated"]
     assert events[0].data["group"]["members"] == []
     assert (await client.get(f"/scim/v2/Groups/{group_id}")).json().get("members", []) == []
+
+
+async def test_search_endpoints_and_member_display(
+    client: httpx.AsyncClient, people: dict[str, str]
+) -> None:
+    group_id = await make_group(client, "Searchers")
+    add = {
+        "schemas": [PATCH_URN],
+        "Operations": [
+            {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": people["bea@corp.org"], "display": "Bea (Sales)"}],
+            }
+        ],
+    }
+    r = await client.patch(f"/scim/v2/Groups/{group_id}", json=add)
+    assert r.json()["members"][0]["display"] == "Bea (Sales)"
+    search = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": 'userName ew "corp.org"',
+        "attributes": ["userName"],
+        "startIndex": 1,
+        "count": 1,
+    }
+    r = await client.post("/scim/v2/Users/.search", json=search)
+    assert r.status_code == 200, r.text
+    assert r.json()["totalResults"] == 2 and len(r.json()["Resources"]) == 1
+    assert set(r.json()["Resources"][0]) == {"schemas", "id", "userName"}
+    r = await client.post("/scim/v2/Groups/.search", json={"filter": 'displayName eq "Searchers"'})
+    assert [g["id"] for g in r.json()["Resources"]] == [group_id]
+    r = await client.post(
+        "/scim/v2/.search", json={"filter": 'displayName sw "Bea" or displayName sw "Search"'}
+    )
+    found = {(x["meta"]["resourceType"], x["displayName"]) for x in r.json()["Resources"]}
+    assert found == {("User", "Bea"), ("Group", "Searchers")}
+
+
+async def test_concurrent_creates_of_one_user_name(
+    client: httpx.AsyncClient, published: Outbox
+) -> None:
+    payload = {"schemas": [], "userName": "race@acme.com"}
+    answers = await asyncio.gather(*(client.post("/scim/v2/Users", json=payload) for _ in range(5)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409, 409]
+    assert [e.type for e in await published.new()] == ["identity.user.upserted"]

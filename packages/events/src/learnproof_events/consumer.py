@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -95,6 +96,8 @@ class Batch:
 
     records: list[Record] = field(default_factory=list)
     positions: dict[PartitionKey, Position] = field(default_factory=dict)
+    # The source's assignment generation when the poll began (Kafka: bumped on revocation).
+    generation: int = 0
 
 
 class Tracking:
@@ -316,18 +319,25 @@ class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
         self.source = source
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        # Nothing to flush: batches are applied and tracked before the next poll, and a
-        # rebalance only happens inside a poll.
-        return None
+        # Let a batch being applied finish (its tracking rows commit with it; the group cannot
+        # hand its partitions to another member before we return), then apply nothing until the
+        # new assignment has been sought from the tracking rows: a partition may move to another
+        # member, which seeks from those rows, and anything we applied meanwhile would race it.
+        async with self.source.batch_lock:
+            self.source.generation += 1
+            self.source.rebalancing = True
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        try:
-            await self.source.seek_tracked(list(assigned))
-        except Exception:
-            # aiokafka would log and carry on from the group's committed offsets, which are not
-            # ours: make the next poll seek again (and fail loudly while the DB is away).
-            log.exception("seeking assigned partitions failed; retrying at the next poll")
-            self.source.needs_rewind = True
+        async with self.source.batch_lock:
+            try:
+                await self.source.seek_tracked(list(assigned))
+            except Exception:
+                # aiokafka would log and carry on from the group's committed offsets, which are
+                # not ours: make the next poll seek again (and fail loudly while the DB is away).
+                log.exception("seeking assigned partitions failed; retrying at the next poll")
+                self.source.needs_rewind = True
+            self.source.generation += 1
+            self.source.rebalancing = False
 
 
 class KafkaSource:
@@ -348,6 +358,11 @@ class KafkaSource:
         self._tracking: Tracking | None = None
         self._assign_deadline = 0.0
         self.needs_rewind = False
+        # Rebalance fencing, see _Assignments: batches carry the generation they were polled
+        # in; the runner applies a batch only if no rebalance began or ended since.
+        self.batch_lock = asyncio.Lock()
+        self.generation = 0
+        self.rebalancing = False
 
     async def start(self, tracking: Tracking) -> None:
         self._tracking = tracking
@@ -361,6 +376,8 @@ class KafkaSource:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=10_000,
+            # Members learn of a rebalance at their next heartbeat: keep joins quick.
+            heartbeat_interval_ms=1000,
         )
         consumer.subscribe(self.topics, listener=_Assignments(self))
         # Set before start: the assignment listener may run as soon as the consumer joins.
@@ -369,6 +386,8 @@ class KafkaSource:
             await consumer.start()
         except BaseException:
             self._consumer = None
+            with contextlib.suppress(Exception):
+                await consumer.stop()
             raise
         self._assign_deadline = asyncio.get_running_loop().time() + 30.0
 
@@ -376,8 +395,12 @@ class KafkaSource:
         """Seeks partitions to their tracked offset + 1, untracked ones to the beginning."""
         assert self._consumer is not None and self._tracking is not None
         tracked = await self._tracking.load()
+        # The assignment may have changed while we read: seek only what is assigned now.
+        current = self._consumer.assignment()
         fresh = []
         for tp in partitions:
+            if tp not in current:
+                continue
             pos = tracked.get((tp.topic, tp.partition))
             if pos is None:
                 fresh.append(tp)
@@ -390,10 +413,11 @@ class KafkaSource:
         assert self._consumer is not None
         if self.needs_rewind:
             await self.rewind()
+        generation = -1 if self.rebalancing else self.generation
         data = await self._consumer.getmany(
             timeout_ms=int(max_wait * 1000), max_records=max_records
         )
-        batch = Batch()
+        batch = Batch(generation=generation)
         for tp, messages in data.items():
             for m in messages:
                 try:
@@ -411,6 +435,8 @@ class KafkaSource:
 
     async def rewind(self) -> None:
         assert self._consumer is not None
+        if self.rebalancing:
+            return  # the coming assignment seeks every partition from the tracking rows
         await self.seek_tracked(list(self._consumer.assignment()))
         self.needs_rewind = False
 
@@ -470,6 +496,7 @@ class ConsumerRunner:
         batch_size: int = 500,
         dedupe: bool = True,
         poll_timeout: float = 0.5,
+        seen_retention: timedelta = timedelta(days=7),
     ) -> None:
         self.name = name
         self.source = source
@@ -480,6 +507,9 @@ class ConsumerRunner:
         self.poll_timeout = poll_timeout
         self.tracking = Tracking(engine, tracking, name)
         self.seen = define_seen_table(tracking.metadata, tracking.name + SEEN_SUFFIX)
+        # Repeats come from relay re-sends, minutes apart at most; older ids can go.
+        self.seen_retention = seen_retention
+        self._pruned_at = 0.0
         self._started = False
         self.applied = 0  # events handed to the handler and committed, since start
 
@@ -508,21 +538,23 @@ class ConsumerRunner:
             self._started = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Applies batches until ``stop`` is set; a failing batch is retried after a backoff."""
-        await self.start()
+        """Applies batches until ``stop`` is set; failures (a batch, the broker or database
+        being away at start) are retried after an exponential backoff."""
         delay = 0.5
         try:
             while not stop.is_set():
                 try:
+                    await self.start()
                     batch = await self.source.poll(self.batch_size, self.poll_timeout)
                     await self._apply(batch)
                     delay = 0.5
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("consumer %s: batch failed; retrying in %.1fs", self.name, delay)
-                    with contextlib.suppress(Exception):
-                        await self.source.rewind()
+                    log.exception("consumer %s: failed; retrying in %.1fs", self.name, delay)
+                    if self._started:
+                        with contextlib.suppress(Exception):
+                            await self.source.rewind()
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
                     delay = min(delay * 2, 30.0)
@@ -563,6 +595,17 @@ class ConsumerRunner:
     async def _apply(self, batch: Batch) -> None:
         if not batch.positions:
             return
+        lock: asyncio.Lock | None = getattr(self.source, "batch_lock", None)
+        async with lock if lock is not None else contextlib.nullcontext():
+            if batch.generation != getattr(self.source, "generation", 0):
+                # The fetch positions have moved past these records: go back to the tracked
+                # positions of whatever is assigned now, or they would be skipped.
+                log.info("consumer %s: dropping a batch polled before a rebalance", self.name)
+                await self.source.rewind()
+                return
+            await self._apply_now(batch)
+
+    async def _apply_now(self, batch: Batch) -> None:
         async with self.engine.begin() as conn:
             events = [r.event for r in batch.records]
             if self.dedupe and events:
@@ -571,6 +614,17 @@ class ConsumerRunner:
                 await self.handler(conn, events)
             await self.tracking.save(conn, batch.positions)
         self.applied += len(events)
+        if self.dedupe and time.monotonic() - self._pruned_at > 3600:
+            self._pruned_at = time.monotonic()
+            await self._prune_seen()
+
+    async def _prune_seen(self) -> None:
+        cutoff = datetime.now(UTC) - self.seen_retention
+        c = self.seen.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(self.seen).where(c.consumer == self.name, c.seen_at < cutoff)
+            )
 
     async def _unseen(self, conn: AsyncConnection, events: list[Event]) -> list[Event]:
         # Drops ids applied before (and repeats inside the batch), then records the new ones in

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from cloudevents.core.bindings import kafka as ce_kafka
+from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.v1.event import CloudEvent
 
 SPECVERSION = "1.0"
@@ -97,7 +98,10 @@ def from_kafka(
     """Parses a binary-mode CloudEvents Kafka record back into an Event."""
     message = ce_kafka.KafkaMessage(headers=dict(headers), key=key, value=b"")
     # The binding would parse the value with the stdlib json module; orjson does it here.
-    ce = ce_kafka.from_binary_event(message)
+    try:
+        ce = ce_kafka.from_binary_event(message)
+    except BaseCloudEventException as exc:
+        raise ValueError(f"not a CloudEvent: {exc}") from exc
     time = ce.get_time()
     if time is None:
         raise ValueError("CloudEvent without time")

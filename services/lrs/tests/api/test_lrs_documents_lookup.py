@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+
 from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.entrypoints.http.app import create_app
 from learnproof_lrs.service_layer.credentials import create_credential
@@ -189,3 +190,21 @@ async def test_stores_do_not_see_each_other(client: httpx.AsyncClient, lrs: Lrs)
             await other.put("/activities/state", params=STATE_PARAMS, json={"theirs": 1})
         ).status_code == 204
     assert (await client.get("/activities/state", params=STATE_PARAMS)).json() == {"mine": True}
+
+
+async def test_cors_lets_browser_content_use_documents(client: httpx.AsyncClient) -> None:
+    origin = {"Origin": "https://content.example.com"}
+    preflight = await client.options(
+        "/activities/state",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "if-match, content-type, x-experience-api-version",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    await client.put("/activities/state", params=STATE_PARAMS, json={"a": 1})
+    got = await client.get("/activities/state", params=STATE_PARAMS, headers=origin)
+    exposed = got.headers["access-control-expose-headers"].lower()
+    assert "etag" in exposed and "last-modified" in exposed

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -115,16 +116,19 @@ async def test_required_and_malformed_parameters_are_400(client: httpx.AsyncClie
 
 
 async def test_id_list_and_since(client: httpx.AsyncClient) -> None:
-    for make, arg in (
-        (activity_profile, f"{ACTIVITY}/{uuid.uuid4()}"),
-        (agent_profile, {"mbox": f"mailto:{uuid.uuid4()}@example.com"}),
-    ):
-        path, old = make(arg)  # type: ignore[operator]
+    activity = f"{ACTIVITY}/{uuid.uuid4()}"
+    agent = {"mbox": f"mailto:{uuid.uuid4()}@example.com"}
+    owners: list[Callable[[], tuple[str, dict[str, str]]]] = [
+        lambda: activity_profile(activity),
+        lambda: agent_profile(agent),
+    ]
+    for make in owners:
+        path, old = make()
         await client.post(path, params=old, json={"a": 1})
         await asyncio.sleep(0.01)
         since = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         await asyncio.sleep(0.01)
-        _, new = make(arg)  # type: ignore[operator]
+        _, new = make()
         await client.post(path, params=new, json={"b": 1})
         everything = await client.get(path, params=listing(old))
         assert sorted(everything.json()) == sorted([old["profileId"], new["profileId"]])

@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+
 from learnproof_lrs.bootstrap import Lrs
 
 STATE = "/activities/state"
@@ -362,3 +363,25 @@ async def test_document_over_the_limit_is_413(client: httpx.AsyncClient, lrs: Lr
         STATE, params=p, content=b"x" * 1000, headers={"Content-Type": "text/plain"}
     )
     assert ok.status_code == 204
+
+
+# --- 1.0.3 Communication 1.3: the alternate request syntax reaches the document resources ------
+
+
+async def test_alternate_request_syntax_put_and_get(client: httpx.AsyncClient) -> None:
+    p = params()
+    form = {
+        **p,
+        "content": '{"via": "form"}',
+        "Content-Type": "application/json",
+        "Authorization": client.headers["authorization"],
+        "X-Experience-API-Version": "1.0.3",
+    }
+    bare = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = await client.post(f"{STATE}?method=PUT", data=form, headers={**bare, "Authorization": ""})
+    assert r.status_code == 204, r.text
+    got = await client.post(
+        f"{STATE}?method=GET", data={k: v for k, v in form.items() if k != "content"}, headers=bare
+    )
+    assert got.status_code == 200
+    assert got.json() == {"via": "form"}

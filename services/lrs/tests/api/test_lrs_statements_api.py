@@ -225,7 +225,7 @@ async def test_formats_ids_and_canonical(client: httpx.AsyncClient) -> None:
     sid = (await client.post("/statements", json=statement())).json()[0]
     ids = (await client.get("/statements", params={"statementId": sid, "format": "ids"})).json()
     assert ids["actor"] == {"objectType": "Agent", "mbox": "mailto:ada@example.com"}
-    assert ids["object"] == {"objectType": "Activity", "id": ACTIVITY["id"]}
+    assert ids["object"] == {"id": ACTIVITY["id"]}
     assert ids["verb"] == {"id": VERB["id"]}
     canonical = await client.get(
         "/statements",

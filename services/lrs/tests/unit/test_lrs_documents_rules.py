@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+
 from learnproof_lrs.domain import documents as dm
 from learnproof_lrs.domain.errors import BadRequest, Conflict, PreconditionFailed
 from learnproof_lrs.domain.versions import V103, V200

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from learnproof_lrs.domain.errors import BadRequest, InvalidStatement
 from learnproof_lrs.domain.validation import validate_agent, validate_statement
 from learnproof_lrs.domain.versions import V103, V200
@@ -1854,3 +1855,41 @@ def test_validate_agent_can_forbid_groups() -> None:
         validate_agent(group, V103, "agent", allow_group=False)
     assert caught.value.path == "agent.objectType"
     validate_agent({"mbox": "mailto:a@example.com"}, V103, "agent", allow_group=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages: clear, naming the field, and bounded in size whatever the client sent
+# ---------------------------------------------------------------------------------------------
+def test_message_hints_at_case_mismatch() -> None:
+    bad = apply(BASE, (((("verb", "ID")), "http://example.com/v"),))
+    with pytest.raises(InvalidStatement) as caught:
+        validate_statement(bad, V103)
+    assert caught.value.path == "statement.verb.ID"
+    assert "'id'" in caught.value.message and "case-sensitive" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (("verb", "id"), "x" * 1_000_000, "statement.verb.id"),
+        (("actor", "mbox"), "mailto:" + "a" * 100_000, "statement.actor.mbox"),
+        (
+            ("object", "definition", "extensions"),
+            {"k" * 100_000: 1},
+            "statement.object.definition.extensions[",
+        ),
+    ],
+)
+def test_messages_stay_small_for_huge_values(path: Path, value: Any, where: str) -> None:
+    bad = apply(BASE, ((path, value),))
+    with pytest.raises(InvalidStatement) as caught:
+        validate_statement(bad, V200)
+    assert caught.value.path.startswith(where)
+    assert len(str(caught.value)) < 600
+
+
+def test_error_message_reads_well() -> None:
+    bad = apply(BASE, ((("result",), {"score": {"scaled": 1.5}}),))
+    with pytest.raises(InvalidStatement) as caught:
+        validate_statement(bad, V103)
+    assert str(caught.value) == "statement.result.score.scaled: must be between -1 and 1, got 1.5"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from learnproof_lrs.domain.validation import (
     is_iri,
     is_uuid,

@@ -1,20 +1,37 @@
-"""Creating and clearing the read-model schema (create_all: see the README on migrations)."""
+"""The read-model schema: Alembic migrations up to head, and clearing for a rebuild."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
-from learnproof_events.consumer import define_tracking_table
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from learnproof_analytics.adapters.tables import READ_MODEL_TABLES, metadata
+from learnproof_events.consumer import define_tracking_table
 
 tracking = define_tracking_table(metadata, "analytics_consumer_tracking")
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "analytics_alembic_version"
+
+__all__ = ["VERSION_TABLE", "clear_read_models", "create_schema", "metadata", "tracking"]
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic configuration pointing at this package's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (idempotent)."""
+    """Bring the database to the newest revision (idempotent)."""
     async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
 
 
 async def clear_read_models(engine: AsyncEngine) -> None:

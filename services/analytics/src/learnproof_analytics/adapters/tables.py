@@ -51,6 +51,9 @@ statement_facts = sa.Table(
     sa.Column("duration_s", sa.Double()),
     sa.Column("assessment_type", sa.Text()),
     sa.Column("video_progress", sa.Double()),
+    # Set when the statement is voided (the voiding statement's timestamp): current figures skip
+    # the row, figures "as of" an earlier date still count it.
+    sa.Column("voided_at", UTCDateTime()),
     sa.Index("ix_analytics_facts_actor", "actor", "timestamp"),
     sa.Index("ix_analytics_facts_activity", "activity_id", "timestamp"),
     sa.Index("ix_analytics_facts_registration", "registration"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -24,6 +25,8 @@ from learnproof_analytics.domain.projection import (
     VoidStatement,
 )
 
+# A voiding without a known time counts as voided at any date.
+VOIDED_SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
 # Ids per IN (...) list: well below the bound-parameter limits of both dialects.
 _CHUNK = 500
 
@@ -48,20 +51,28 @@ async def _delete_each(conn: AsyncConnection, table: sa.Table, rows: list[dict[s
     await conn.execute(sa.delete(table).where(*where), params)
 
 
-async def _put_facts(conn: AsyncConnection, changes: Sequence[PutFact]) -> None:
-    # A voiding may have arrived first (another partition, a replay from a time): never let the
-    # voided statement back in.
-    keys = {(c.fact.store, c.fact.statement_id) for c in changes}
-    voided: set[tuple[str, str]] = set()
-    ids = sorted({k[1] for k in keys})
+async def _voided_at(
+    conn: AsyncConnection, changes: Sequence[PutFact]
+) -> dict[tuple[str, str], datetime]:
+    voided = t.voided_statements.c
+    ids = sorted({c.fact.statement_id for c in changes})
+    found: dict[tuple[str, str], datetime] = {}
     for start in range(0, len(ids), _CHUNK):
         rows = await conn.execute(
-            sa.select(t.voided_statements.c.store, t.voided_statements.c.statement_id).where(
-                t.voided_statements.c.statement_id.in_(ids[start : start + _CHUNK])
+            sa.select(voided.store, voided.statement_id, voided.voided_at).where(
+                voided.statement_id.in_(ids[start : start + _CHUNK])
             )
         )
-        voided.update((r.store, r.statement_id) for r in rows)
-    facts = [c.fact for c in changes if (c.fact.store, c.fact.statement_id) not in voided]
+        for r in rows:
+            found[(r.store, r.statement_id)] = r.voided_at or VOIDED_SINCE_EVER
+    return found
+
+
+async def _put_facts(conn: AsyncConnection, changes: Sequence[PutFact]) -> None:
+    # A voiding may have arrived first (another partition, a replay from a time): the statement
+    # then comes in already voided.
+    voided = await _voided_at(conn, changes)
+    facts = [c.fact for c in changes]
     fact_rows = [
         {
             "store": f.store,
@@ -81,6 +92,7 @@ async def _put_facts(conn: AsyncConnection, changes: Sequence[PutFact]) -> None:
             "duration_s": f.duration_s,
             "assessment_type": f.assessment_type,
             "video_progress": f.video_progress,
+            "voided_at": voided.get((f.store, f.statement_id)),
         }
         for f in facts
     ]
@@ -109,9 +121,26 @@ async def _void(conn: AsyncConnection, changes: Sequence[VoidStatement]) -> None
             for c in changes
         ],
     )
-    keys = [{"store": c.store, "statement_id": c.statement_id} for c in changes]
-    for table in (t.statement_facts, t.fact_context):
-        await _delete_each(conn, table, keys)
+    # Marked, not deleted: figures "as of" a date before the voiding still count the statement.
+    # The first voiding wins, like the insert-or-ignore above.
+    facts = t.statement_facts.c
+    await conn.execute(
+        sa.update(t.statement_facts)
+        .where(
+            facts.store == sa.bindparam("b_store"),
+            facts.statement_id == sa.bindparam("b_statement_id"),
+            facts.voided_at.is_(None),
+        )
+        .values(voided_at=sa.bindparam("b_voided_at")),
+        [
+            {
+                "b_store": c.store,
+                "b_statement_id": c.statement_id,
+                "b_voided_at": c.voided_at or VOIDED_SINCE_EVER,
+            }
+            for c in changes
+        ],
+    )
 
 
 async def _put_users(conn: AsyncConnection, changes: Sequence[PutUser]) -> None:

@@ -64,8 +64,9 @@ def _time_to_complete(facts: Sequence[StatementFact]) -> float | None:
     return (first_completion.timestamp - ordered[0].timestamp).total_seconds()
 
 
-def _funnel(enrolments: dict[tuple[str, str | None], list[StatementFact]]) -> Funnel:
-    outcomes = [outcome(fs) for fs in enrolments.values()]
+def _funnel(
+    enrolments: dict[tuple[str, str | None], list[StatementFact]], outcomes: Sequence[Outcome]
+) -> Funnel:
 
     def reached(kind: str) -> int:
         return sum(any(f.verb_kind == kind for f in fs) for fs in enrolments.values())
@@ -114,7 +115,7 @@ def activity_summary(activity_id: str, facts: Sequence[StatementFact]) -> Activi
         score_histogram=score_histogram(best_scores),
         time_spent=distribution(times),
         median_time_to_complete_s=median(to_complete),
-        funnel=_funnel(enrolments),
+        funnel=_funnel(enrolments, outcomes),
     )
 
 

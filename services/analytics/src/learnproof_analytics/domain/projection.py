@@ -29,6 +29,8 @@ class EventLike(Protocol):
     """What the fold reads of an event (``learnproof_events.envelope.Event`` satisfies it)."""
 
     @property
+    def id(self) -> str: ...
+    @property
     def type(self) -> str: ...
     @property
     def key(self) -> str: ...
@@ -189,18 +191,33 @@ FOLDS: Mapping[str, Callable[[str, Mapping[str, Any]], list[Change]]] = {
 
 
 def changes_for(events: Sequence[EventLike]) -> list[Change]:
-    """The changes a batch of events makes, in order; unknown event types change nothing."""
+    """The changes a batch of events makes, in order; unknown event types change nothing.
+
+    A malformed event (a producer bug) is recorded as skipped rather than raised: raising would
+    fail the batch on every retry and stop the whole stream behind it.
+    """
     changes: list[Change] = []
     for event in events:
         fold = FOLDS.get(event.type)
-        if fold is not None:
+        if fold is None:
+            continue
+        try:
             changes.extend(fold(event.key, event.data))
+        except (AttributeError, KeyError, TypeError, ValueError, UnreadableStatement) as exc:
+            reason = f"{event.type}: {type(exc).__name__}: {exc}"
+            changes.append(
+                SkipStatement(str(event.data.get("store", "")), f"event:{event.id}", reason)
+            )
     return changes
 
 
 @dataclass
 class ReadModel:
-    """The whole read-model state in memory; the SQL adapter mirrors it table by table."""
+    """The current read-model state in memory (unit tests and reasoning about the fold).
+
+    The SQL adapter holds the same state, except that it keeps voided facts marked with their
+    voiding time instead of dropping them, so that figures "as of" an earlier date can be asked.
+    """
 
     facts: dict[tuple[str, str], StatementFact] = field(default_factory=dict)
     voided: dict[tuple[str, str], VoidStatement] = field(default_factory=dict)

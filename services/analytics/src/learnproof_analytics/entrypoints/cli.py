@@ -76,6 +76,18 @@ def catch_up() -> None:
     typer.echo(f"applied {count} events")
 
 
+@cli.command()
+def bench(
+    statements: int = typer.Option(100_000, help="Statements in the synthetic log."),
+    database_url: str | None = typer.Option(None, help="Read-model DB (default: temp SQLite)."),
+    log_url: str | None = typer.Option(None, help="Outbox DB (default: temp SQLite)."),
+) -> None:
+    """Projection throughput (events/s), rebuild time and query latencies, as a JSON line."""
+    from learnproof_analytics.entrypoints.bench import as_json, run_bench
+
+    typer.echo(as_json(asyncio.run(run_bench(statements, database_url, log_url))))
+
+
 def main() -> None:
     """Console-script entry point."""
     with contextlib.suppress(KeyboardInterrupt):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from learnproof_events.envelope import Event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from learnproof_analytics.adapters.writer import apply_changes
 from learnproof_analytics.domain.projection import changes_for
+from learnproof_events.envelope import Event
 
 
 async def handle(conn: AsyncConnection, events: Sequence[Event]) -> None:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from learnproof_analytics.domain.directory import DirectoryGroup, LinkedUser
+from learnproof_analytics.domain.engagement import ActivePeriod
 from learnproof_analytics.domain.facts import StatementFact
-from learnproof_analytics.domain.filters import FactFilter
+from learnproof_analytics.domain.filters import FactFilter, FactSubset
 
 
 class ReadModelPort(Protocol):
@@ -18,6 +19,7 @@ class ReadModelPort(Protocol):
         flt: FactFilter,
         actors: Sequence[str] | None = None,
         activities: Sequence[str] | None = None,
+        subset: FactSubset | None = None,
     ) -> list[StatementFact]: ...
 
     async def page_keys(
@@ -29,3 +31,7 @@ class ReadModelPort(Protocol):
     async def groups(self) -> list[DirectoryGroup]: ...
 
     async def actor_groups(self) -> dict[str, set[str]]: ...
+
+    async def actor_managers(self) -> dict[str, set[str]]: ...
+
+    async def active_periods(self, flt: FactFilter, granularity: str) -> list[ActivePeriod]: ...

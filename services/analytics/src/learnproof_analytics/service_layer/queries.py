@@ -22,12 +22,11 @@ from learnproof_analytics.domain.engagement import (
     ActivePeriod,
     SessionSummary,
     VideoProgress,
-    active_learners,
     session_summary,
     video_progress,
 )
 from learnproof_analytics.domain.errors import InvalidQuery, NotFound
-from learnproof_analytics.domain.filters import FactFilter
+from learnproof_analytics.domain.filters import FactFilter, FactSubset
 from learnproof_analytics.domain.learners import LearnerProgress, learner_progress
 from learnproof_analytics.domain.sessions import Session, sessions_of
 from learnproof_analytics.service_layer.ports import ReadModelPort
@@ -121,6 +120,26 @@ async def get_activity(
     return activity_summary(activity_id, facts)
 
 
+async def breakdown(
+    read_model: ReadModelPort, flt: FactFilter, by: str
+) -> list[tuple[str, ActivitySummary]]:
+    """The filter's activity's figures per directory group or manager (linked learners only)."""
+    activity_id = flt.activity
+    if activity_id is None:
+        raise InvalidQuery("breakdown needs the activity filter")
+    if by == "group":
+        cuts = await read_model.actor_groups()
+    elif by == "manager":
+        cuts = await read_model.actor_managers()
+    else:
+        raise InvalidQuery("by must be group or manager")
+    by_cut = defaultdict(list)
+    for fact in await read_model.facts(flt, activities=[activity_id]):
+        for cut in cuts.get(fact.actor, ()):
+            by_cut[cut].append(fact)
+    return [(cut, activity_summary(activity_id, fs)) for cut, fs in sorted(by_cut.items())]
+
+
 @dataclass(frozen=True, slots=True)
 class DeltaReport:
     """Assessment deltas overall, per course and per group, and the pairs themselves."""
@@ -135,7 +154,8 @@ async def assessment_deltas(
     read_model: ReadModelPort, flt: FactFilter, config: AssessmentConfig
 ) -> DeltaReport:
     """Pre/post pairs and their summaries; a learner in several groups counts in each."""
-    pairs = assessment_pairs(await read_model.facts(flt), config)
+    facts = await read_model.facts(flt, subset=FactSubset(assessments=config))
+    pairs = assessment_pairs(facts, config)
     by_course: dict[str | None, list[AssessmentPair]] = defaultdict(list)
     for pair in pairs:
         by_course[pair.course].append(pair)
@@ -160,7 +180,7 @@ async def active(
     """Active learners per day or week."""
     if granularity not in ("day", "week"):
         raise InvalidQuery("granularity must be day or week")
-    return active_learners(await read_model.facts(flt), granularity)
+    return await read_model.active_periods(flt, granularity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +210,7 @@ async def sessions(
 
 async def videos(read_model: ReadModelPort, flt: FactFilter) -> list[VideoProgress]:
     """Video progress per video activity."""
-    return video_progress(await read_model.facts(flt))
+    return video_progress(await read_model.facts(flt, subset=FactSubset(video_only=True)))
 
 
 async def drop_off(read_model: ReadModelPort, flt: FactFilter) -> list[tuple[str, Funnel]]:

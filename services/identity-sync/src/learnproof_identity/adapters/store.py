@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from learnproof_events import outbox
 from learnproof_events.envelope import Event
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.compliance import Evidence, Snapshot, Status
 from ..domain.errors import UniquenessConflict
@@ -234,23 +235,44 @@ class Store:
         await self.conn.execute(sa.delete(self.t.groups).where(self.t.groups.c.id == group_id))
 
     async def members_of(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Member user ids per group."""
+        rows = await self.member_rows(group_ids)
+        return {g: [user_id for user_id, _ in members] for g, members in rows.items()}
+
+    async def member_rows(
+        self, group_ids: Sequence[str]
+    ) -> dict[str, list[tuple[str, str | None]]]:
+        """(user id, display) per group, in the order they were added."""
         if not group_ids:
             return {}
         m = self.t.members
         query = (
-            sa.select(m.c.group_id, m.c.user_id)
+            sa.select(m.c.group_id, m.c.user_id, m.c.display)
             .where(m.c.group_id.in_(group_ids))
             .order_by(m.c.added_at, m.c.user_id)
         )
-        result: dict[str, list[str]] = {g: [] for g in group_ids}
-        for group_id, user_id in (await self.conn.execute(query)).all():
-            result[group_id].append(user_id)
+        result: dict[str, list[tuple[str, str | None]]] = {g: [] for g in group_ids}
+        for group_id, user_id, display in (await self.conn.execute(query)).all():
+            result[group_id].append((user_id, display))
         return result
 
-    async def add_members(self, group_id: str, user_ids: Iterable[str], now: datetime) -> None:
-        rows = [{"group_id": group_id, "user_id": u, "added_at": now} for u in user_ids]
+    async def add_members(
+        self, group_id: str, members: Mapping[str, str | None], now: datetime
+    ) -> None:
+        rows = [
+            {"group_id": group_id, "user_id": u, "display": d, "added_at": now}
+            for u, d in members.items()
+        ]
         if rows:
             await self.conn.execute(self.t.members.insert(), rows)
+
+    async def set_member_display(self, group_id: str, user_id: str, display: str | None) -> None:
+        m = self.t.members
+        await self.conn.execute(
+            m.update()
+            .where(m.c.group_id == group_id, m.c.user_id == user_id)
+            .values(display=display)
+        )
 
     async def remove_members(self, group_id: str, user_ids: Iterable[str]) -> None:
         ids = list(user_ids)
@@ -426,12 +448,32 @@ class Store:
 
     async def upsert_definition(
         self, kind: str, item_id: str, definition: dict[str, Any], source: str
-    ) -> None:
+    ) -> bool:
+        """Insert or update; returns False when the stored definition was already this one."""
         table = self.t.requirements if kind == "requirement" else self.t.entitlements
-        await self.conn.execute(sa.delete(table).where(table.c.id == item_id))
-        await self.conn.execute(
-            table.insert().values(id=item_id, definition=definition, source=source)
-        )
+        found = (
+            await self.conn.execute(
+                sa.select(table.c.definition, table.c.source).where(table.c.id == item_id)
+            )
+        ).first()
+        if found is not None and dict(found[0]) == definition and found[1] == source:
+            return False
+        if found is None:
+            await self.conn.execute(
+                table.insert().values(id=item_id, definition=definition, source=source)
+            )
+        else:
+            await self.conn.execute(
+                table.update()
+                .where(table.c.id == item_id)
+                .values(definition=definition, source=source)
+            )
+        return True
+
+    async def definition_ids(self, kind: str, source: str) -> list[str]:
+        table = self.t.requirements if kind == "requirement" else self.t.entitlements
+        query = sa.select(table.c.id).where(table.c.source == source)
+        return [r[0] for r in (await self.conn.execute(query)).all()]
 
     async def delete_definition(self, kind: str, item_id: str) -> bool:
         table = self.t.requirements if kind == "requirement" else self.t.entitlements
@@ -640,3 +682,59 @@ class Store:
         h = self.t.compliance_history
         query = sa.select(h).where(h.c.user_id == user_id).order_by(h.c.seq)
         return [dict(r._mapping) for r in (await self.conn.execute(query)).all()]
+
+    async def compliance_at(self, at: datetime, requirement_id: str | None) -> list[HistoryRow]:
+        """Every (user, requirement)'s last recorded transition effective by `at`.
+
+        `HistoryRow.key` is "<user id>|<requirement id>"; unassigned pairs have status None.
+        """
+        h = self.t.compliance_history
+        inner = sa.alias(h, "later")
+        latest = (
+            sa.select(sa.func.max(inner.c.seq))
+            .where(
+                inner.c.user_id == h.c.user_id,
+                inner.c.requirement_id == h.c.requirement_id,
+                inner.c.effective_at <= at,
+            )
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(
+                h.c.user_id,
+                h.c.requirement_id,
+                h.c.kind,
+                h.c.status,
+                h.c.effective_at,
+                h.c.recorded_at,
+                h.c.evidence,
+            )
+            .where(h.c.seq == latest)
+            .order_by(h.c.requirement_id, h.c.user_id)
+        )
+        if requirement_id is not None:
+            query = query.where(h.c.requirement_id == requirement_id)
+        return [
+            HistoryRow(f"{r[0]}|{r[1]}", r[2], r[3], r[4], r[5], list(r[6]))
+            for r in (await self.conn.execute(query)).all()
+        ]
+
+    async def holders_of(self, entitlement_id: str) -> list[dict[str, Any]]:
+        """Users holding an entitlement now, with userName for IAM systems that poll."""
+        g, u = self.t.grants, self.t.users
+        query = (
+            sa.select(g.c.user_id, u.c.document, g.c.granted_at, g.c.evidence)
+            .join(u, u.c.id == g.c.user_id)
+            .where(g.c.entitlement_id == entitlement_id)
+            .order_by(g.c.granted_at, g.c.user_id)
+        )
+        return [
+            {
+                "user_id": r[0],
+                "userName": r[1].get("userName"),
+                "externalId": r[1].get("externalId"),
+                "granted_at": r[2].isoformat(),
+                "evidence": list(r[3]),
+            }
+            for r in (await self.conn.execute(query)).all()
+        ]

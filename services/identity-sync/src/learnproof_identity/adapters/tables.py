@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+
 from learnproof_events.consumer import define_tracking_table
 from learnproof_events.outbox import define_outbox_table
 
@@ -92,6 +93,8 @@ def define_tables() -> Tables:
         md,
         sa.Column("group_id", sa.String(64), primary_key=True),
         sa.Column("user_id", sa.String(64), primary_key=True, index=True),
+        # What the IdP calls the member (Okta sends the login); echoed back, never trusted.
+        sa.Column("display", sa.String(512)),
         sa.Column("added_at", TS, nullable=False),
     )
     actor_keys = sa.Table(

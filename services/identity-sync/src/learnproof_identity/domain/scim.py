@@ -35,6 +35,8 @@ GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+# Largest page a list or search returns (ServiceProviderConfig filter.maxResults).
+MAX_RESULTS = 1000
 
 # Server-owned attributes a client may echo back in a PUT or a no-path PATCH (Okta's group
 # rename sends {"id": ..., "displayName": ...}); they are dropped rather than refused.
@@ -281,20 +283,36 @@ def filter_matches(scim_filter: Any, resource: Any) -> bool:
 
 
 def equality_hint(scim_filter: Any) -> tuple[str, str] | None:
-    """(attribute, value) when the filter is one `eq` on a top-level attribute.
+    """(attribute, value) of one top-level `eq` the whole filter requires, if any.
 
     Lets the store narrow candidates in SQL for the lookups IdPs actually send
-    (`userName eq "x"`, `externalId eq "x"`, `displayName eq "x"`).
+    (`userName eq "x"`, `externalId eq "x"`, `displayName eq "x"`, also inside an `and`);
+    the full filter is still evaluated on what comes back.
     """
-    from scim2_models.path import CompareOperator, Comparison
+    from scim2_models.path import LogicalExpr, LogicalOperator
 
     node = scim_filter.ast
+    terms = (
+        node.terms if isinstance(node, LogicalExpr) and node.op is LogicalOperator.and_ else (node,)
+    )
+    for term in terms:
+        hint = _simple_eq(term)
+        if hint is not None:
+            return hint
+    return None
+
+
+def _simple_eq(node: Any) -> tuple[str, str] | None:
+    from scim2_models.path import CompareOperator, Comparison
+
     if not isinstance(node, Comparison) or node.op is not CompareOperator.eq:
         return None
     attr_path = node.attr_path
     if attr_path.sub_attr is not None or attr_path.uri is not None:
         return None
     if not isinstance(node.value, str):
+        return None
+    if attr_path.attr.lower() not in ("username", "externalid", "id", "displayname"):
         return None
     return str(attr_path.attr), node.value
 
@@ -326,6 +344,28 @@ def project(
     except ValidationError as exc:
         raise InvalidValue(_first_error(exc)) from exc
     return result
+
+
+def search_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The GET query parameters a SearchRequest body (RFC 7644 §3.4.3) stands for."""
+
+    def joined(value: Any) -> str | None:
+        if isinstance(value, list):
+            return ",".join(str(v) for v in value) or None
+        return str(value) if value else None
+
+    try:
+        start_index = int(body.get("startIndex", 1))
+        count = min(max(int(body.get("count", 100)), 0), MAX_RESULTS)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue("startIndex and count must be integers") from exc
+    return {
+        "filter_": body.get("filter") or None,
+        "start_index": start_index,
+        "count": count,
+        "attributes": joined(body.get("attributes")),
+        "excluded": joined(body.get("excludedAttributes")),
+    }
 
 
 def list_response(total: int, start_index: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -415,6 +455,3 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
         }
         result.append(document)
     return result
-
-
-MAX_RESULTS = 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -81,6 +82,41 @@ async def user_compliance(user_id: str, c: ContainerDep) -> dict[str, Any]:
         "entitlements": grants,
         "history": [_jsonable(h) for h in history],
     }
+
+
+@router.get("/compliance/as-of")
+async def compliance_as_of(
+    c: ContainerDep,
+    at: Annotated[datetime, Query(description="ISO 8601 time with a zone")],
+    requirement: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Who was compliant at `at`, per requirement, from the transition history."""
+    if at.tzinfo is None:
+        raise InvalidValue("`at` needs a timezone (e.g. Z)")
+    async with c.services.transaction() as tx:
+        rows = await tx.store.compliance_at(at, requirement)
+    states = []
+    for row in rows:
+        user_id, requirement_id = row.key.split("|", 1)
+        status = row.status or "unassigned"
+        states.append(
+            {
+                "user_id": user_id,
+                "requirement_id": requirement_id,
+                "status": status,
+                "compliant": status in ("satisfied", "expiring"),
+                "since": row.effective_at.isoformat(),
+                "evidence": row.evidence,
+            }
+        )
+    return {"at": at.isoformat(), "states": states}
+
+
+@router.get("/entitlements/{entitlement_id}/holders")
+async def entitlement_holders(entitlement_id: str, c: ContainerDep) -> dict[str, Any]:
+    """Who holds an entitlement now: for IAM systems that poll instead of consuming events."""
+    async with c.services.transaction() as tx:
+        return {"entitlement": entitlement_id, "holders": await tx.store.holders_of(entitlement_id)}
 
 
 @router.post("/tick")

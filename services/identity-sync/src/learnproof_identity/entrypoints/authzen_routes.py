@@ -7,7 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from ..service_layer import gate
-from .deps import Body, ContainerDep, bearer
+from .authzen_models import (
+    EvaluationRequest,
+    EvaluationResponse,
+    EvaluationsRequest,
+    EvaluationsResponse,
+)
+from .deps import ContainerDep, bearer
 
 router = APIRouter()
 guarded = [Depends(bearer("gate", open_when_empty=True))]
@@ -25,14 +31,16 @@ async def authzen_configuration(request: Request, c: ContainerDep) -> dict[str, 
 
 
 @router.post("/access/v1/evaluation", dependencies=guarded)
-async def evaluation(c: ContainerDep, body: Body) -> dict[str, Any]:
+async def evaluation(c: ContainerDep, body: EvaluationRequest) -> EvaluationResponse:
     async with c.services.transaction() as tx:
-        decision = await gate.evaluate_access(tx, body)
-    return decision.to_authzen()
+        decision = await gate.evaluate_access(tx, body.model_dump(exclude_none=True))
+    return EvaluationResponse.model_validate(decision.to_authzen())
 
 
 @router.post("/access/v1/evaluations", dependencies=guarded)
-async def evaluations(c: ContainerDep, body: Body) -> dict[str, Any]:
+async def evaluations(c: ContainerDep, body: EvaluationsRequest) -> EvaluationsResponse:
     async with c.services.transaction() as tx:
-        decisions = await gate.evaluate_batch(tx, body)
-    return {"evaluations": [d.to_authzen() for d in decisions]}
+        decisions = await gate.evaluate_batch(tx, body.model_dump(exclude_none=True))
+    return EvaluationsResponse(
+        evaluations=[EvaluationResponse.model_validate(d.to_authzen()) for d in decisions]
+    )

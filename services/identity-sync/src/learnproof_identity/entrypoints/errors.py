@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from ..domain import scim
 from ..domain.errors import IdentityError
 
 SCIM_MEDIA_TYPE = "application/scim+json"
+log = logging.getLogger(__name__)
 
 
 class Unauthorized(IdentityError):
@@ -49,6 +51,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
         return _respond(request, 400, str(first.get("msg")), "invalidSyntax")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Still a SCIM body, so an IdP logs something readable; the details go to our log.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _respond(request, 500, "internal error", None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -45,6 +45,37 @@ async def list_users(
     return ScimResponse(scim.list_response(page.total, max(start_index, 1), shown))
 
 
+@router.post("/Users/.search")
+async def search_users(c: ContainerDep, base: ScimBase, body: Body) -> ScimResponse:
+    """RFC 7644 §3.4.3: the same query as GET, in a SearchRequest body."""
+    query = scim.search_request(body)
+    return await list_users(c, base, **query)
+
+
+@router.post("/Groups/.search")
+async def search_groups(c: ContainerDep, base: ScimBase, body: Body) -> ScimResponse:
+    query = scim.search_request(body)
+    return await list_groups(c, base, **query)
+
+
+@router.post("/.search")
+async def search_everything(c: ContainerDep, base: ScimBase, body: Body) -> ScimResponse:
+    """A server-root search across Users and Groups (RFC 7644 §3.4.3)."""
+    q = scim.search_request(body)
+    async with c.services.transaction() as tx:
+        page = await directory.search_all(tx, q["filter_"], q["start_index"], q["count"], base)
+    shown = [
+        scim.project(
+            scim.ScimUser if r["meta"]["resourceType"] == "User" else scim.ScimGroup,
+            r,
+            q["attributes"],
+            q["excluded"],
+        )
+        for r in page.resources
+    ]
+    return ScimResponse(scim.list_response(page.total, max(q["start_index"], 1), shown))
+
+
 @router.post("/Users", status_code=201)
 async def create_user(c: ContainerDep, base: ScimBase, body: Body) -> ScimResponse:
     async with c.services.transaction() as tx:

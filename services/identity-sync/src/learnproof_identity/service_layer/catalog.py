@@ -47,14 +47,24 @@ async def delete_definition(tx: Tx, kind: str, item_id: str) -> None:
         raise NotFound(f"{kind} {item_id!r} not found")
 
 
-async def apply_file(tx: Tx, document: Mapping[str, Any]) -> tuple[int, int]:
-    """Load a requirements file (`requirements` and `entitlements` lists); returns the counts."""
-    requirements = document.get("requirements") or []
-    entitlements = document.get("entitlements") or []
-    if not isinstance(requirements, list) or not isinstance(entitlements, list):
-        raise InvalidDefinition("requirements and entitlements must be lists")
-    for raw in requirements:
-        await put_requirement(tx, raw, source="file")
-    for raw in entitlements:
-        await put_entitlement(tx, raw, source="file")
-    return len(requirements), len(entitlements)
+async def apply_file(tx: Tx, document: Mapping[str, Any]) -> int:
+    """Make the file-sourced catalog equal to the file; returns how many definitions changed.
+
+    The file is declarative: what it no longer lists (and came from a file) is removed, while
+    definitions made through the API stay.
+    """
+    changed = 0
+    for kind, key, parse in (
+        ("requirement", "requirements", requirement_from_dict),
+        ("entitlement", "entitlements", entitlement_from_dict),
+    ):
+        raw_items = document.get(key) or []
+        if not isinstance(raw_items, list):
+            raise InvalidDefinition(f"{key} must be a list")
+        items = [parse(raw) for raw in raw_items]
+        wanted = {item.id for item in items}
+        for item in items:
+            changed += await tx.store.upsert_definition(kind, item.id, item.to_dict(), "file")
+        for stale in set(await tx.store.definition_ids(kind, "file")) - wanted:
+            changed += await tx.store.delete_definition(kind, stale)
+    return changed

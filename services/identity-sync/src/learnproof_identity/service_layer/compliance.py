@@ -63,8 +63,10 @@ async def evaluate_user(tx: Tx, user_id: str, catalog: Catalog) -> None:
             await tx.store.save_state(user_id, requirement.id, assigned_at, current, tx.now)
         for move in moves:
             await _record(tx, user_id, requirement, assigned_at, move)
-    for orphan in set(states) - set(catalog.requirements):
-        await tx.store.delete_state(user_id, orphan)
+    for orphan in sorted(set(states) - set(catalog.requirements)):
+        # The requirement itself was deleted: the user drops out of it like any other.
+        gone = Requirement(id=orphan, activity_iri="", audience_groups=("-",))
+        await _unassign(tx, user_id, gone, states[orphan].snapshot)
     await _decide_entitlements(tx, user_id, catalog, snapshots)
 
 
@@ -96,7 +98,7 @@ def _status_data(
     return {
         "user_id": user_id,
         "requirement_id": requirement.id,
-        "activity_iri": requirement.activity_iri,
+        "activity_iri": requirement.activity_iri or None,
         "status": status,
         "previous_status": previous,
         "assigned_at": iso(assigned_at),

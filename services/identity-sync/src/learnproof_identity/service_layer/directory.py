@@ -84,12 +84,15 @@ async def search_users(
 ) -> Page:
     bound = scim.parse_filter(scim.ScimUser, filter_text) if filter_text else None
     rows = await tx.store.list_users(scim.equality_hint(bound) if bound is not None else None)
-    needs_groups = bound is not None and "groups" in filter_text.lower() if filter_text else False
-    matched = []
-    for row in rows:
-        document = await _present_user(tx, row, base_url, with_groups=needs_groups)
-        if bound is None or scim.filter_matches(bound, scim.load_user(document)):
-            matched.append(row)
+    matched = rows
+    if bound is not None:
+        # Group memberships cost a query per user: load them only when the filter names them.
+        needs_groups = "groups" in str(filter_text).lower()
+        matched = []
+        for row in rows:
+            document = await _present_user(tx, row, base_url, with_groups=needs_groups)
+            if scim.filter_matches(bound, scim.load_user(document)):
+                matched.append(row)
     selected = _page(matched, start_index, count)
     resources = [await _present_user(tx, r, base_url, with_groups=True) for r in selected]
     return Page(len(matched), start_index, resources)
@@ -149,7 +152,7 @@ async def create_group(tx: Tx, payload: dict[str, Any], base_url: str) -> dict[s
     await tx.store.insert_group(group_id, document, tx.now)
     await tx.store.add_members(group_id, members, tx.now)
     await _publish_group(tx, group_id)
-    await evaluate_users(tx, members)
+    await evaluate_users(tx, list(members))
     return await get_group(tx, group_id, base_url)
 
 
@@ -157,7 +160,7 @@ async def get_group(
     tx: Tx, group_id: str, base_url: str, *, with_members: bool = True
 ) -> dict[str, Any]:
     row = await _group_row(tx, group_id)
-    members = (await tx.store.members_of([group_id]))[group_id] if with_members else None
+    members = (await tx.store.member_rows([group_id]))[group_id] if with_members else None
     return _present_group(row, members, base_url)
 
 
@@ -175,7 +178,7 @@ async def patch_group(
     tx: Tx, group_id: str, payload: dict[str, Any], base_url: str
 ) -> dict[str, Any]:
     row = await _group_row(tx, group_id)
-    current = (await tx.store.members_of([group_id]))[group_id]
+    current = (await tx.store.member_rows([group_id]))[group_id]
     resource = scim.load_group(_present_group(row, current, base_url))
     if scim.apply_patch(resource, payload):
         document, members = await _split_members(tx, resource)
@@ -202,7 +205,7 @@ async def search_groups(
 ) -> Page:
     bound = scim.parse_filter(scim.ScimGroup, filter_text) if filter_text else None
     rows = await tx.store.list_groups(scim.equality_hint(bound) if bound is not None else None)
-    members = await tx.store.members_of([r.id for r in rows])
+    members = await tx.store.member_rows([r.id for r in rows])
     matched = [
         r
         for r in rows
@@ -216,24 +219,43 @@ async def search_groups(
     return Page(len(matched), start_index, resources)
 
 
+async def search_all(
+    tx: Tx, filter_text: str | None, start_index: int, count: int, base_url: str
+) -> Page:
+    """Users then Groups matching one filter; an attribute a type lacks matches nothing there."""
+    users = await search_users(tx, filter_text, 1, scim.MAX_RESULTS, base_url)
+    groups = await search_groups(tx, filter_text, 1, scim.MAX_RESULTS, base_url)
+    everything = users.resources + groups.resources
+    start = max(start_index, 1) - 1
+    return Page(len(everything), start_index, everything[start : start + max(count, 0)])
+
+
 async def _save_group(
-    tx: Tx, row: ResourceRow, document: dict[str, Any], members: list[str]
+    tx: Tx, row: ResourceRow, document: dict[str, Any], members: dict[str, str | None]
 ) -> None:
-    before = set((await tx.store.members_of([row.id]))[row.id])
-    after = set(members)
+    current = dict((await tx.store.member_rows([row.id]))[row.id])
+    before, after = set(current), set(members)
     await tx.store.update_group(row, document, tx.now)
     await tx.store.remove_members(row.id, before - after)
-    await tx.store.add_members(row.id, [m for m in members if m not in before], tx.now)
+    await tx.store.add_members(
+        row.id, {m: d for m, d in members.items() if m not in before}, tx.now
+    )
+    for kept in before & after:
+        if current[kept] != members[kept]:
+            await tx.store.set_member_display(row.id, kept, members[kept])
     await _publish_group(tx, row.id)
     renamed = row.document.get("displayName") != document.get("displayName")
     # Audiences name groups, so a rename can move every member in or out.
     await evaluate_users(tx, (before | after) if renamed else (before ^ after))
 
 
-async def _split_members(tx: Tx, resource: Any) -> tuple[dict[str, Any], list[str]]:
+async def _split_members(tx: Tx, resource: Any) -> tuple[dict[str, Any], dict[str, str | None]]:
     document = _stored(resource)
     raw = document.pop("members", None) or []
-    members = list(dict.fromkeys(str(m["value"]) for m in raw if m.get("value")))
+    members: dict[str, str | None] = {}
+    for item in raw:
+        if item.get("value"):
+            members.setdefault(str(item["value"]), item.get("display"))
     missing = set(members) - await tx.store.existing_user_ids(members)
     if missing:
         raise InvalidValue(f"unknown member ids: {', '.join(sorted(missing))}")
@@ -248,11 +270,15 @@ async def _publish_group(tx: Tx, group_id: str, removed: Iterable[str] = ()) -> 
     tx.publish(DIRECTORY_TOPIC, "identity.group.upserted", group_id, {"group": group.event_data()})
 
 
-def _present_group(row: ResourceRow, members: list[str] | None, base_url: str) -> dict[str, Any]:
+def _present_group(
+    row: ResourceRow, members: list[tuple[str, str | None]] | None, base_url: str
+) -> dict[str, Any]:
     document = {**row.document, "id": row.id, "meta": _meta("Group", row, base_url, "Groups")}
     if members is not None:
         document["members"] = [
-            {"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User"} for m in members
+            {"value": m, "$ref": f"{base_url}/Users/{m}", "type": "User"}
+            | ({"display": display} if display is not None else {})
+            for m, display in members
         ]
     return document
 

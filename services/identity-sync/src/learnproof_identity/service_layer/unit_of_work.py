@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from learnproof_events.envelope import Event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from learnproof_events.envelope import Event
 
 from ..adapters.store import Store
 from ..adapters.tables import Tables

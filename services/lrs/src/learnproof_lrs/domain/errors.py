@@ -11,6 +11,8 @@ class LrsError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # Response headers that belong on the error answer too (e.g. Consistent-Through).
+        self.headers: dict[str, str] = {}
 
 
 class BadRequest(LrsError):

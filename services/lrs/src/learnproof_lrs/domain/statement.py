@@ -101,6 +101,10 @@ def prepare(
     elif "timestamp" not in body:
         body["timestamp"] = stored_text
     body["authority"] = authority
+    _arrays_for_context_activities(body)
+    if body["object"].get("objectType") == "SubStatement":
+        body["object"] = dict(body["object"])
+        _arrays_for_context_activities(body["object"])
     if "version" not in body:
         body["version"] = "1.0.0" if request_version == V103 else "2.0.0"
     obj = body["object"]
@@ -123,6 +127,20 @@ def prepare(
     prepared.attachment_shas = [a["sha2"] for a in body.get("attachments") or () if "sha2" in a]
     prepared.activity_definitions = list(_activity_definitions(body))
     return prepared
+
+
+def _arrays_for_context_activities(body: dict[str, Any]) -> None:
+    """The LRS returns every contextActivities value as an array (Data 2.4.6.2), so store it so."""
+    context = body.get("context")
+    if not isinstance(context, dict) or not isinstance(context.get("contextActivities"), dict):
+        return
+    body["context"] = {
+        **context,
+        "contextActivities": {
+            name: [value] if isinstance(value, Mapping) else value
+            for name, value in context["contextActivities"].items()
+        },
+    }
 
 
 def _agent_keys(obj: Mapping[str, Any]) -> Iterator[str]:
@@ -263,10 +281,9 @@ def _ids_object(obj: Mapping[str, Any]) -> dict[str, Any]:
         return _ids_agent(obj)
     if object_type == "SubStatement":
         return _ids_statement(obj)
-    out = {"id": obj["id"]}
-    if "objectType" in obj:
-        out["objectType"] = obj["objectType"]
-    return out
+    if object_type == "StatementRef":
+        return {"objectType": "StatementRef", "id": obj["id"]}
+    return {"id": obj["id"]}  # an Activity: its id alone
 
 
 def _ids_statement(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -278,8 +278,16 @@ def _tname(value: object) -> str:
     return type(value).__name__
 
 
+def _show(value: object) -> str:
+    """repr() of a client value for a message, cut short: messages must stay small."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:72] + "...(cut)"
+
+
 def _key_path(path: str, key: str) -> str:
     """Child path; keys that are not identifiers (IRIs, language tags) are bracket-quoted."""
+    if len(key) > 200:
+        key = key[:200] + "..."
     if key.isidentifier():
         return f"{path}.{key}"
     escaped = key.replace("\\", "\\\\").replace('"', '\\"')
@@ -294,7 +302,7 @@ def _unknown_key(obj: dict[str, Any], allowed: frozenset[str], path: str, what: 
             near = [a for a in allowed if a.lower() == key.lower()]
             if near:
                 hint = f" (did you mean {near[0]!r}? property names are case-sensitive)"
-            _fail(_key_path(path, key), f"{what} has no property {key!r}{hint}")
+            _fail(_key_path(path, key), f"{what} has no property {_show(key)}{hint}")
     raise AssertionError("no unknown property")  # pragma: no cover
 
 
@@ -440,7 +448,9 @@ def parse_timestamp(value: str, version: str) -> datetime:
         m = _TS_ISO_EXT_RE.fullmatch(value) or _TS_ISO_BASIC_RE.fullmatch(value)
     if m is None:
         raise ValueError(
-            "not an RFC 3339 date-time" if version == V200 else "not an ISO 8601 date-time"
+            "expected YYYY-MM-DDThh:mm:ss[.fff] then Z or +hh:mm"
+            if version == V200
+            else "expected an ISO 8601 date and time such as 2024-05-04T12:00:00.000Z"
         )
     tz = _offset(m.group("tz"))
     sec_text = m.group("s")
@@ -474,7 +484,7 @@ def _iri(value: object, path: str, what: str = "an IRI") -> None:
     if isinstance(value, str):
         if _iri_cache.get(value) is True or is_iri(value):
             return
-        _fail(path, f"{value!r} is not {what} (an absolute IRI with a scheme)")
+        _fail(path, f"{_show(value)} is not {what} (an absolute IRI with a scheme)")
     _fail(path, f"must be {what} string, got {_tname(value)}")
 
 
@@ -482,14 +492,14 @@ def _uuid(value: object, path: str) -> None:
     if not isinstance(value, str):
         _fail(path, f"must be a UUID string, got {_tname(value)}")
     if not is_uuid(value):
-        _fail(path, f"{value!r} is not a UUID")
+        _fail(path, f"{_show(value)} is not a UUID")
 
 
 def _language_map(value: object, path: str) -> None:
     lang_map = _require_dict(value, path, "a language map")
     for tag, text in lang_map.items():
         if not validate_language_tag(tag):
-            _fail(_key_path(path, tag), f"{tag!r} is not an RFC 5646 language tag")
+            _fail(_key_path(path, tag), f"{_show(tag)} is not an RFC 5646 language tag")
         if not isinstance(text, str):
             _fail(_key_path(path, tag), f"must be a string, got {_tname(text)}")
 
@@ -498,7 +508,7 @@ def _extensions(value: object, path: str) -> None:
     ext = _require_dict(value, path, "an extensions map")
     for key in ext:
         if not is_iri(key):
-            _fail(_key_path(path, key), f"extension key {key!r} is not an IRI")
+            _fail(_key_path(path, key), f"extension key {_show(key)} is not an IRI")
     # Values are any JSON, null included (Data 4.1).
 
 
@@ -509,7 +519,7 @@ def _timestamp(value: object, path: str, version: str) -> None:
         parse_timestamp(value, version)
     except ValueError as exc:
         kind = "an RFC 3339" if version == V200 else "an ISO 8601"
-        _fail(path, f"{value!r} is not {kind} timestamp ({exc})")
+        _fail(path, f"{_show(value)} is not {kind} timestamp ({exc})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,12 +542,12 @@ def _ifi(key: str, value: object, path: str) -> None:
         if not isinstance(value, str):
             _fail(path, f"must be a mailto IRI string, got {_tname(value)}")
         if _MAILTO_RE.fullmatch(value) is None or not is_iri(value):
-            _fail(path, f"{value!r} is not a mailto IRI (mailto:name@example.com)")
+            _fail(path, f"{_show(value)} is not a mailto IRI (mailto:name@example.com)")
     elif key == "mbox_sha1sum":
         if not isinstance(value, str):
             _fail(path, f"must be a string of 40 hex digits, got {_tname(value)}")
         if len(value) != 40 or _SHA1_RE.fullmatch(value) is None:
-            _fail(path, f"{value!r} is not a SHA-1 hex digest (40 hex digits)")
+            _fail(path, f"{_show(value)} is not a SHA-1 hex digest (40 hex digits)")
     elif key == "openid":
         _iri(value, path, "a URI")
     else:
@@ -589,7 +599,7 @@ def _group_body(obj: dict[str, Any], path: str, version: str) -> bool:
             if ot is not _MISSING and ot != "Agent":
                 if ot == "Group":
                     _fail(ipath + ".objectType", "a Group's members must be Agents, not Groups")
-                _fail(ipath + ".objectType", f"must be 'Agent', got {ot!r}")
+                _fail(ipath + ".objectType", f"must be 'Agent', got {_show(ot)}")
             _agent_body(m, ipath)
     elif anonymous:
         _fail(path + ".member", "is required in an anonymous Group (a Group with no identifier)")
@@ -611,7 +621,7 @@ def _actor(value: object, path: str, version: str, *, is_object: bool = False) -
     if ot == "Group":
         _group_body(obj, path, version)
         return "Group"
-    _fail(path + ".objectType", f"must be 'Agent' or 'Group', got {ot!r}")
+    _fail(path + ".objectType", f"must be 'Agent' or 'Group', got {_show(ot)}")
 
 
 def validate_agent(
@@ -677,7 +687,7 @@ def _components(value: object, path: str) -> None:
             _fail(ipath + ".id", "is required in an interaction component")
         cid = _require_str(comp["id"], ipath + ".id")
         if cid in seen:
-            _fail(ipath + ".id", f"{cid!r} is used twice in this list; ids must be distinct")
+            _fail(ipath + ".id", f"{_show(cid)} is used twice in this list; ids must be distinct")
         seen.add(cid)
         if "description" in comp:
             _language_map(comp["description"], ipath + ".description")
@@ -701,7 +711,7 @@ def _definition(value: object, path: str) -> None:
         if not isinstance(itype, str) or itype not in _LISTS_BY_INTERACTION:
             _fail(
                 path + ".interactionType",
-                f"must be one of {', '.join(_LISTS_BY_INTERACTION)}, got {itype!r}",
+                f"must be one of {', '.join(_LISTS_BY_INTERACTION)}, got {_show(itype)}",
             )
         allowed_lists = _LISTS_BY_INTERACTION[itype]
     if "correctResponsesPattern" in d:
@@ -719,7 +729,7 @@ def _definition(value: object, path: str) -> None:
             if allowed_lists is None:
                 _fail(path + ".interactionType", f"is required when {key} is used")
             if key not in allowed_lists:
-                _fail(kpath, f"is not used with interactionType {d['interactionType']!r}")
+                _fail(kpath, f"is not used with interactionType {_show(d['interactionType'])}")
             _components(d[key], kpath)
     if "extensions" in d:
         _extensions(d["extensions"], path + ".extensions")
@@ -730,7 +740,7 @@ def _activity(value: object, path: str) -> None:
     if not _ACTIVITY_KEYS.issuperset(act):
         _unknown_key(act, _ACTIVITY_KEYS, path, "an Activity")
     if "objectType" in act and act["objectType"] != "Activity":
-        _fail(path + ".objectType", f"must be 'Activity', got {act['objectType']!r}")
+        _fail(path + ".objectType", f"must be 'Activity', got {_show(act['objectType'])}")
     if "id" not in act:
         _fail(path + ".id", "is required in an Activity")
     _iri(act["id"], path + ".id")
@@ -770,7 +780,7 @@ def _object(value: object, path: str, version: str, *, in_substatement: bool) ->
         return "SubStatement"
     _fail(
         path + ".objectType",
-        f"must be Activity, Agent, Group, StatementRef or SubStatement, got {ot!r}",
+        f"must be Activity, Agent, Group, StatementRef or SubStatement, got {_show(ot)}",
     )
 
 
@@ -819,7 +829,9 @@ def _result(value: object, path: str) -> None:
                 path + ".duration", f"must be an ISO 8601 duration string, got {_tname(duration)}"
             )
         if not validate_duration(duration):
-            _fail(path + ".duration", f"{duration!r} is not an ISO 8601 duration (e.g. PT1H30M)")
+            _fail(
+                path + ".duration", f"{_show(duration)} is not an ISO 8601 duration (e.g. PT1H30M)"
+            )
     if "extensions" in res:
         _extensions(res["extensions"], path + ".extensions")
 
@@ -910,7 +922,7 @@ def _context(value: object, path: str, version: str, object_type: str) -> None:
         if not isinstance(lang, str):
             _fail(path + ".language", f"must be a language tag string, got {_tname(lang)}")
         if not validate_language_tag(lang):
-            _fail(path + ".language", f"{lang!r} is not an RFC 5646 language tag")
+            _fail(path + ".language", f"{_show(lang)} is not an RFC 5646 language tag")
     if "statement" in ctx:
         ref = _require_dict(ctx["statement"], path + ".statement", "a StatementRef")
         _statement_ref(ref, path + ".statement")
@@ -941,7 +953,7 @@ def _attachments(value: object, path: str) -> None:
         if not isinstance(ctype, str):
             _fail(ipath + ".contentType", f"must be a media type string, got {_tname(ctype)}")
         if _MEDIA_TYPE_RE.fullmatch(ctype) is None:
-            _fail(ipath + ".contentType", f"{ctype!r} is not an Internet Media Type")
+            _fail(ipath + ".contentType", f"{_show(ctype)} is not an Internet Media Type")
         length = att["length"]
         if isinstance(length, bool) or not isinstance(length, int):
             _fail(ipath + ".length", f"must be an integer, got {_tname(length)}")
@@ -951,7 +963,7 @@ def _attachments(value: object, path: str) -> None:
         if not isinstance(sha2, str):
             _fail(ipath + ".sha2", f"must be a hex SHA-2 digest string, got {_tname(sha2)}")
         if len(sha2) not in _SHA2_HEX_LENGTHS or _HEX_RE.fullmatch(sha2) is None:
-            _fail(ipath + ".sha2", f"{sha2!r} is not a hex SHA-2 digest")
+            _fail(ipath + ".sha2", f"{_show(sha2)} is not a hex SHA-2 digest")
         if "fileUrl" in att:
             _iri(att["fileUrl"], ipath + ".fileUrl", "an IRL")
 
@@ -1016,4 +1028,4 @@ def validate_statement(statement: object, version: str, path: str = "statement")
         pattern = _VERSION_200_RE if version == V200 else _VERSION_103_RE
         if pattern.fullmatch(ver) is None:
             allowed = "1.0.x or 2.0.x" if version == V200 else "1.0.x"
-            _fail(path + ".version", f"{ver!r} is not a supported xAPI version ({allowed})")
+            _fail(path + ".version", f"{_show(ver)} is not a supported xAPI version ({allowed})")

@@ -315,6 +315,7 @@ async def query_statements(
         query = _replace(query, credential_key=principal.key)
     async with db.read() as conn:
         reads = StatementReads(conn)
+        through = await _consistent_through(db, reads, principal.store_id)
         last = await reads.last_seq(principal.store_id)
         if query.bound_seq is None:
             query = _replace(query, bound_seq=last[0] if last is not None else 0)
@@ -328,8 +329,27 @@ async def query_statements(
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         more = {"after_seq": rows[-1].seq, "bound_seq": query.bound_seq}
-    through = datetime.fromtimestamp(last[1] / 1_000_000, tz=UTC) if last is not None else _now()
     return Page(rows=rows, more=more, consistent_through=through, attachments=files)
+
+
+async def consistent_through(db: Database, principal: Principal) -> datetime:
+    """The X-Experience-API-Consistent-Through time for this store (see _consistent_through)."""
+    async with db.read() as conn:
+        return await _consistent_through(db, StatementReads(conn), principal.store_id)
+
+
+async def _consistent_through(db: Database, reads: StatementReads, store_id: str) -> datetime:
+    """A time up to which every statement is visible to queries.
+
+    Writers read the clock only after taking the commit-order lock, so when no writer holds it,
+    every statement stored before `now` (read first) has committed: the answer is `now`. While
+    a writer is active, it is the `stored` of the newest committed statement.
+    """
+    now = _now()
+    if not (db.writing or await reads.writer_active()):
+        return now
+    last = await reads.last_seq(store_id)
+    return datetime.fromtimestamp(last[1] / 1_000_000, tz=UTC) if last is not None else now
 
 
 def _replace(f: StatementFilter, **changes: Any) -> StatementFilter:

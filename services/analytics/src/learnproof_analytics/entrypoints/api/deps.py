@@ -44,9 +44,13 @@ def get_filter(
     manager: Annotated[str | None, Query(description="Manager's user id (direct reports).")] = None,
     department: Annotated[str | None, Query(description="Directory department.")] = None,
     store: Annotated[str | None, Query(description="LRS store id.")] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="Figures as they stood then (voidings count from their timestamp)."),
+    ] = None,
 ) -> FactFilter:
     """The cut of the statements the figures are computed over."""
-    for name, moment in (("since", since), ("until", until)):
+    for name, moment in (("since", since), ("until", until), ("as_of", as_of)):
         if moment is not None and moment.tzinfo is None:
             raise InvalidQuery(f"{name} needs a time zone (e.g. Z)")
     return FactFilter(
@@ -59,6 +63,7 @@ def get_filter(
         manager=manager,
         department=department,
         store=store,
+        as_of=as_of,
     )
 
 

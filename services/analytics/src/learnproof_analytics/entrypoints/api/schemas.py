@@ -145,6 +145,13 @@ class ActivityPage(BaseModel):
     next_cursor: str | None
 
 
+class CutActivity(BaseModel):
+    """One activity's figures for one group or manager."""
+
+    cut: str = Field(description="Group id or manager user id.")
+    summary: ActivityPublic
+
+
 class DeltaSummaryPublic(Public):
     """Cohort pre/post figures; undefined cases counted, never divided by zero."""
 

@@ -57,6 +57,11 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
 
+    @property
+    def writing(self) -> bool:
+        """SQLite: whether this process is inside a write transaction now."""
+        return self._write_lock.locked()
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:

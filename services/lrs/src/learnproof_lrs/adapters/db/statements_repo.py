@@ -233,6 +233,19 @@ class StatementReads:
         row = result.first()
         return _row(row) if row is not None else None
 
+    async def writer_active(self) -> bool:
+        """Whether a statement write holds the commit-order lock right now (PostgreSQL)."""
+        if self.conn.dialect.name != "postgresql":
+            return False
+        result = await self.conn.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = 0 AND objid = :k AND objsubid = 1 AND granted)"
+            ),
+            {"k": _WRITE_LOCK_KEY},
+        )
+        return bool(result.scalar_one())
+
     async def last_seq(self, store_id: str) -> tuple[int, int] | None:
         """(seq, stored_us) of the newest committed statement of the store."""
         result = await self.conn.execute(

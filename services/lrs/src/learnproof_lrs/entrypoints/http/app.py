@@ -13,6 +13,7 @@ from learnproof_lrs.bootstrap import Lrs, bootstrap
 from learnproof_lrs.entrypoints.http import about, statements
 from learnproof_lrs.entrypoints.http.alternate import AlternateRequestSyntax
 from learnproof_lrs.entrypoints.http.errors import install_error_handlers
+from learnproof_lrs.service_layer.version_hints import VersionHints
 from learnproof_lrs.settings import LrsSettings
 
 EXPOSED_HEADERS = [
@@ -47,7 +48,7 @@ def create_app(settings: LrsSettings | None = None, lrs: Lrs | None = None) -> F
         pass
     else:
         app.include_router(documents.router, prefix=base)
-    app.add_middleware(VersionHeader)
+    app.add_middleware(VersionHeader, hints=lrs.version_hints)
     app.add_middleware(AlternateRequestSyntax, base_path=base, max_body=lrs.settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
@@ -60,20 +61,33 @@ def create_app(settings: LrsSettings | None = None, lrs: Lrs | None = None) -> F
 
 
 class VersionHeader:
-    """Every answer says which xAPI version governed it (2.0.0 for 2.x requests, else 1.0.3)."""
+    """Every answer says which xAPI version governed it: 1.0.3 for 1.0.x requests, 2.0.0 for 2.0.x.
 
-    def __init__(self, app: ASGIApp) -> None:
+    A request without a usable version header has no version of its own; its (error) answer
+    names the version the same credential last used successfully, else the newest served.
+    """
+
+    def __init__(self, app: ASGIApp, hints: VersionHints) -> None:
         self.app = app
+        self.hints = hints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         requested = b""
+        authorization = b""
         for name, value in scope["headers"]:
             if name == b"x-experience-api-version":
-                requested = value
-        answer = b"2.0.0" if requested.startswith(b"2.") else b"1.0.3"
+                requested = value.strip()
+            elif name == b"authorization":
+                authorization = value
+        if requested.startswith(b"2.0"):
+            answer = b"2.0.0"
+        elif requested.startswith(b"1.0"):
+            answer = b"1.0.3"
+        else:
+            answer = self.hints.for_authorization(authorization).encode()
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":

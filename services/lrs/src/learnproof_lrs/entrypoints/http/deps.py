@@ -28,8 +28,10 @@ def xapi_version(request: Request) -> str:
 VersionDep = Annotated[str, Depends(xapi_version)]
 
 
-async def authenticate(request: Request, lrs: LrsDep, _version: VersionDep) -> Principal:
-    return await lrs.authenticator.authenticate(request.headers.get("authorization"))
+async def authenticate(request: Request, lrs: LrsDep, version: VersionDep) -> Principal:
+    principal = await lrs.authenticator.authenticate(request.headers.get("authorization"))
+    lrs.version_hints.record(principal.key, version)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]

@@ -14,8 +14,10 @@ from learnproof_lrs.domain.errors import LrsError, Unauthorized
 log = structlog.get_logger("learnproof.lrs")
 
 
-def error_response(status: int, message: str) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="xapi"'} if status == 401 else None
+def error_response(status: int, message: str, extra: dict[str, str] | None = None) -> Response:
+    headers = dict(extra or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="xapi"'
     body = orjson.dumps({"error": {"status": status, "message": message}})
     return Response(body, status, headers=headers, media_type="application/json")
 
@@ -24,8 +26,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LrsError)
     async def _domain(_: Request, exc: LrsError) -> Response:
         if isinstance(exc, Unauthorized):
-            return error_response(401, exc.message)
-        return error_response(exc.status, exc.message)
+            return error_response(401, exc.message, exc.headers)
+        return error_response(exc.status, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
-from learnproof_lrs.domain.errors import BadRequest
+from learnproof_lrs.bootstrap import Lrs
+from learnproof_lrs.domain.auth import Principal
+from learnproof_lrs.domain.errors import BadRequest, LrsError, PayloadTooLarge
 from learnproof_lrs.domain.multipart import build_multipart_mixed
 from learnproof_lrs.domain.statement import format_statement, format_stored, parse_accept_language
+from learnproof_lrs.domain.validation import is_uuid
 from learnproof_lrs.domain.versions import V200
 from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep
 from learnproof_lrs.entrypoints.http.statement_params import encode_more, parse_body, parse_get
 from learnproof_lrs.service_layer import statements as service
 
 router = APIRouter()
+CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    body = await request.body()
-    if len(body) > limit:
-        from learnproof_lrs.domain.errors import PayloadTooLarge
-
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body over {limit} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.put("/statements", status_code=204)
@@ -42,8 +52,6 @@ async def put_statement(
     payload, parts = parse_body(body, request.headers.get("content-type"))
     if not isinstance(payload, dict):
         raise BadRequest("PUT takes a single statement object")
-    from learnproof_lrs.domain.validation import is_uuid
-
     if not is_uuid(statement_id):
         raise BadRequest("statementId must be a UUID")
     await service.store_statements(
@@ -69,6 +77,18 @@ async def post_statements(
 async def get_statements(
     request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
 ) -> Response:
+    # Every GET answer carries Consistent-Through, errors included (Communication 2.1.3).
+    through = format_stored(await service.consistent_through(lrs.db, principal))
+    try:
+        response = await _get(request, lrs, principal, version)
+    except LrsError as exc:
+        exc.headers[CONSISTENT_THROUGH] = through
+        raise
+    response.headers.setdefault(CONSISTENT_THROUGH, through)
+    return response
+
+
+async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -> Response:
     params = dict(request.query_params)
     get = parse_get(params, version, principal.store_id, lrs.settings.max_page_size)
     languages = parse_accept_language(request.headers.get("accept-language"))
@@ -93,15 +113,13 @@ async def get_statements(
         "more": more,
     }
     if page.consistent_through is not None:
-        headers["X-Experience-API-Consistent-Through"] = format_stored(page.consistent_through)
+        headers[CONSISTENT_THROUGH] = format_stored(page.consistent_through)
     if version == V200 and page.rows:
         headers["Last-Modified"] = _http_date(max(r.stored_us for r in page.rows))
     return _answer(document, page.attachments, get.attachments, headers)
 
 
 def _http_date(stored_us: int) -> str:
-    from datetime import UTC, datetime
-
     return format_datetime(datetime.fromtimestamp(stored_us / 1_000_000, tz=UTC), usegmt=True)
 
 
