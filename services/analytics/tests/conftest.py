@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from learnproof_analytics.entrypoints.api.app import create_app
 from learnproof_analytics.settings import AnalyticsSettings
 from learnproof_events.envelope import Event
 from learnproof_events.outbox import append, define_outbox_table
+from learnproof_events.relay import Relay
 
 API_KEY = "test-read-key"
 TOPICS = {"xapi": "xapi.statements.v1", "identity": "identity.directory.v1"}
@@ -220,44 +221,38 @@ async def harness(backend: tuple[str, str]) -> AsyncIterator[Harness]:
 
 
 class KafkaLog:
-    """Publishes test events to Kafka topics (CloudEvents binary mode), like the relay does."""
+    """A PostgreSQL outbox published to Kafka by the real relay (learnproof_events.relay)."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+    def __init__(self, bootstrap: str, topics: dict[str, str], outbox_url: str) -> None:
         self.bootstrap = bootstrap
-        self.topics = topics  # family ("xapi" / "identity") -> topic name
-        self.ids: set[str] = set()
-        self._producer: Any = None
+        self.topics = topics  # family ("xapi" / "identity") -> this test's own topic name
+        self.outbox = EventLog(outbox_url)
+        self.ids = self.outbox.ids
+        self.relay = Relay(self.outbox.engine, bootstrap, self.outbox.table)
 
     async def create(self) -> None:
-        from aiokafka import AIOKafkaProducer
-
-        from learnproof_events.topics import ensure_topics
-
-        await ensure_topics(self.bootstrap, list(self.topics.values()))
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
-        )
-        await self._producer.start()
+        await self.outbox.create()
 
     async def publish(self, events: Sequence[FakeEvent | Event]) -> None:
-        from learnproof_events.envelope import to_kafka
-
-        for fake in events:
-            event = fake if isinstance(fake, Event) else to_event(fake)
-            self.ids.add(event.id)
-            key, value, headers = to_kafka(event)
-            topic = self.topics[event.type.split(".")[0]]
-            await self._producer.send(topic, value=value, key=key, headers=headers)
-        await self._producer.flush()
+        # Fresh topic names per test: the broker is shared with other test runs.
+        real = [e if isinstance(e, Event) else to_event(e) for e in events]
+        renamed = [replace(e, topic=self.topics[e.type.split(".")[0]]) for e in real]
+        await self.outbox.publish(renamed)
+        published = 0
+        for _ in range(100):  # rows of concurrent transactions elsewhere may hold it back
+            published += await self.relay.run_until_idle()
+            if published >= len(renamed):
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"the relay published {published} of {len(renamed)} events")
 
     async def close(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
+        await self.outbox.close()
 
 
 @pytest.fixture
 async def kafka_harness() -> AsyncIterator[Harness]:
-    """The service on PostgreSQL reading real Kafka topics (fresh topic names per test)."""
+    """The service on PostgreSQL reading Kafka: outbox -> relay -> Kafka -> analytics."""
     bootstrap = required_service("LEARNPROOF_TEST_KAFKA")
     suffix = uuid.uuid4().hex[:8]
     topics = {
@@ -265,8 +260,10 @@ async def kafka_harness() -> AsyncIterator[Harness]:
         "identity": f"identity.directory.v1.t{suffix}",
     }
     database_url = await session_pg_database("analytics_kafka")
-    await reset_pg_schema(database_url)
-    log = KafkaLog(bootstrap, topics)
+    outbox_url = await session_pg_database("analytics_kafka_outbox")
+    for url in (database_url, outbox_url):
+        await reset_pg_schema(url)
+    log = KafkaLog(bootstrap, topics, outbox_url)
     await log.create()
     settings = AnalyticsSettings(
         database_url=database_url,

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from learnproof_lrs.adapters.db.migrate import upgrade
 from learnproof_lrs.bootstrap import Lrs, bootstrap
 from learnproof_lrs.entrypoints.http.app import create_app
 from learnproof_lrs.settings import LrsSettings
@@ -102,7 +103,7 @@ async def lrs(backend: str, tmp_path: Path) -> AsyncIterator[Lrs]:
     )
     service = bootstrap(settings)
     if backend == "postgres":
-        await service.db.create_schema()
+        await upgrade(service.db)
         await _truncate(service)
     await service.start()
     try:

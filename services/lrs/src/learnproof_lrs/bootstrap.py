@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from learnproof_lrs.adapters.db.engine import Database
+from learnproof_lrs.adapters.db.migrate import upgrade
 from learnproof_lrs.service_layer.credentials import Authenticator, create_credential
 from learnproof_lrs.service_layer.version_hints import VersionHints
 from learnproof_lrs.settings import LrsSettings
@@ -20,7 +21,7 @@ class Lrs:
     version_hints: VersionHints = field(default_factory=VersionHints)
 
     async def start(self) -> None:
-        await self.db.create_schema()
+        await upgrade(self.db)
         if self.settings.bootstrap_key and self.settings.bootstrap_secret:
             await create_credential(
                 self.db,

@@ -10,6 +10,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from learnproof_lrs.adapters.db.migrate import upgrade
 from learnproof_lrs.bootstrap import bootstrap
 from learnproof_lrs.service_layer import credentials as creds
 from learnproof_lrs.settings import LrsSettings
@@ -45,7 +46,7 @@ def migrate() -> None:
 
     async def run() -> None:
         lrs = bootstrap()
-        await lrs.db.create_schema()
+        await upgrade(lrs.db)
         await lrs.stop()
 
     asyncio.run(run())
@@ -66,7 +67,7 @@ def create(
 
     async def run() -> tuple[str, str]:
         lrs = bootstrap()
-        await lrs.db.create_schema()
+        await upgrade(lrs.db)
         try:
             return await creds.create_credential(
                 lrs.db, store_id=store, name=name, scopes=scope, key=key, secret=secret

@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from learnproof_lrs.adapters.db.tables import metadata
 
 
 def normalise_url(url: str) -> str:
@@ -66,11 +65,6 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
-
-    async def create_schema(self) -> None:
-        """Create the tables (tests and the embedded default; production runs Alembic)."""
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

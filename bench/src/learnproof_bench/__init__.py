@@ -1,0 +1,1 @@
+"""Learnproof benchmarks (`make bench`)."""

@@ -1,0 +1,202 @@
+"""Throwaway databases on the project's cluster and the LRS server as a measured subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+
+BENCH_KEY = "bench-key"
+BENCH_SECRET = "bench-secret-not-for-production"
+
+
+def server_url() -> str:
+    url = os.environ.get("LEARNPROOF_TEST_PG_URL")
+    if not url:
+        raise SystemExit("LEARNPROOF_TEST_PG_URL is not set: run through scripts/with-services.sh")
+    return url
+
+
+def database_url(server: str, name: str) -> str:
+    """The URL of database `name` on the server of `server` (any database)."""
+    base, _, _ = server.rpartition("/")
+    return f"{base}/{name}"
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(prefix: str) -> AsyncIterator[str]:
+    """CREATE a uniquely named database, yield its URL, DROP it (FORCE) at the end."""
+    server = server_url()
+    name = f"lp_bench_{prefix}_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(server)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield database_url(server, name)
+    finally:
+        conn = await asyncpg.connect(server)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def create_schema(url: str) -> None:
+    """The LRS's own schema (its Alembic migrations), so bulk loads write the exact tables."""
+    from learnproof_lrs.adapters.db.engine import Database
+    from learnproof_lrs.adapters.db.migrate import upgrade
+
+    db = Database(url, pool_size=1)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """`learnproof-lrs serve` on a free port; RSS of its process tree is sampled on demand."""
+
+    db_url: str
+    workers: int = 1
+    bootstrap: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path = Path(".bench/server.log")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/xapi"
+
+    async def start(self) -> None:
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            LRS_DATABASE_URL=self.db_url,
+            LRS_LOG_LEVEL="warning",
+            LRS_POOL_SIZE=env.get("LRS_POOL_SIZE", "10"),
+        )
+        if self.bootstrap:
+            env.update(LRS_BOOTSTRAP_KEY=BENCH_KEY, LRS_BOOTSTRAP_SECRET=BENCH_SECRET)
+        env.update(self.extra_env)
+        exe = Path(sys.executable).with_name("learnproof-lrs")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            + ["--workers", str(self.workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient() as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the LRS exited with {self.proc.returncode}; {self.log_path}")
+                try:
+                    r = await client.get(f"{self.base}/about", timeout=1.0)
+                    if r.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the LRS did not answer within 60 s")
+                await asyncio.sleep(0.2)
+        # With several workers, /about answering means one is up; give the others a moment.
+        if self.workers > 1:
+            await asyncio.sleep(2.0)
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its worker processes, in MiB."""
+        if self.proc is None:
+            return 0.0
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+        return total / 1_048_576
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server's process tree so far."""
+        if self.proc is None:
+            return 0.0
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        # uvicorn shuts down gracefully on SIGINT (the supervisor forwards it to workers).
+        os.killpg(self.proc.pid, signal.SIGINT)
+        for _ in range(100):
+            if self.proc.poll() is not None:
+                return
+            await asyncio.sleep(0.1)
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+class RssSampler:
+    """Samples a server's RSS every `interval` seconds while running; keeps the peak."""
+
+    def __init__(self, server: Server, interval: float = 0.1) -> None:
+        self.server = server
+        self.interval = interval
+        self.peak = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.server.rss_mb())
+            await asyncio.sleep(self.interval)
+
+    def reset(self) -> None:
+        self.peak = self.server.rss_mb()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
