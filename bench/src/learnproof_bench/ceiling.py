@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,35 +121,60 @@ async def run_ceiling(
     return CeilingResult(method, batch, concurrency, done, elapsed, lock)
 
 
+def build_chunk(seed: int, size: int, actors: int, key: str) -> PreparedBatch:
+    """Rows of `size` statements from their own seeded stream (runs in a worker process)."""
+    from learnproof_bench.generator import StatementGenerator
+
+    builder = RowBuilder("default", key, "bootstrap")
+    return builder.build(StatementGenerator(seed, actors=actors).batch(size), now_ms())
+
+
 async def bulk_load(
     url: str,
-    builder: RowBuilder,
-    next_raws: Callable[[int], list[dict[str, Any]]],
+    key: str,
     total: int,
     *,
+    seed: int,
+    actors: int,
     chunk: int = 5_000,
+    processes: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> float:
-    """Load `total` statements with COPY in chunks; building the next chunk overlaps the write.
+    """Load `total` statements with COPY; worker processes build chunks while this one writes.
 
-    Returns the seconds taken (building included).
+    Each chunk comes from its own seeded stream (seed + chunk number), so the store is the same
+    every run. Returns the seconds taken (building included).
     """
-    conn = await asyncpg.connect(url)
+    loop = asyncio.get_running_loop()
     started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    ctx = multiprocessing.get_context("spawn")
     try:
-        loaded = 0
-        pending: asyncio.Task[None] | None = None
-        while loaded < total:
-            size = min(chunk, total - loaded)
-            item = builder.build(next_raws(size), now_ms())
-            if pending is not None:
-                await pending
-            pending = asyncio.create_task(write_batch(conn, item, "copy"))
-            loaded += size
-            if progress is not None:
-                progress(loaded)
-        if pending is not None:
-            await pending
+        with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+            sizes = iter(
+                enumerate(min(chunk, total - start) for start in range(0, total, chunk))
+            )
+            # A bounded number of chunks in flight keeps memory flat when writing is slower.
+            futures: deque[asyncio.Future[PreparedBatch]] = deque()
+
+            def submit() -> None:
+                for n, size in itertools.islice(sizes, 1):
+                    futures.append(
+                        loop.run_in_executor(
+                            pool, build_chunk, seed * 1_000_003 + n, size, actors, key
+                        )
+                    )
+
+            for _ in range(processes + 1):
+                submit()
+            loaded = 0
+            while futures:
+                item = await futures.popleft()
+                submit()
+                await write_batch(conn, item, "copy")
+                loaded += len(item.statements)
+                if progress is not None:
+                    progress(loaded)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

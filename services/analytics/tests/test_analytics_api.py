@@ -13,7 +13,7 @@ from analytics_statements import (
     stored_event,
     voided_event,
 )
-from conftest import Harness
+from analytics_testkit import Harness
 
 AU = "https://example.org/course/ai-ethics/au/1"
 COURSE = "https://example.org/course/ai-ethics"

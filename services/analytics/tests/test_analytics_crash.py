@@ -12,7 +12,7 @@ from pathlib import Path
 import analytics_scenario as sc
 import pytest
 import sqlalchemy as sa
-from conftest import close_harness, open_harness, reset_pg_schema, session_pg_database
+from analytics_testkit import close_harness, open_harness, reset_pg_schema, session_pg_database
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from learnproof_analytics.adapters.tables import statement_facts

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import analytics_scenario as sc
 import pytest
-from conftest import Harness
+from analytics_testkit import Harness
 
 
 async def all_pages(harness: Harness, path: str, **params: Any) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+
 from learnproof_lrs.domain.attachments import match_attachments, verify_part_hash
 from learnproof_lrs.domain.errors import BadRequest
 from learnproof_lrs.domain.multipart import Part

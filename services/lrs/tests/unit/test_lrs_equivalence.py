@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from learnproof_lrs.domain.equivalence import signed_payload_matches, statements_equivalent
 from learnproof_lrs.domain.versions import V103, V200
 

@@ -9,6 +9,7 @@ import re
 import time
 
 import pytest
+
 from learnproof_lrs.domain.errors import BadRequest
 from learnproof_lrs.domain.multipart import (
     build_multipart_mixed,

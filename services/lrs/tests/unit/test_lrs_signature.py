@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from joserfc import jws
 from joserfc.jwk import OctKey, RSAKey
+
 from learnproof_lrs.domain.attachments import match_attachments
 from learnproof_lrs.domain.errors import BadRequest
 from learnproof_lrs.domain.multipart import Part, parse_multipart_mixed

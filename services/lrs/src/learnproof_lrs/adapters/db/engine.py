@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
-
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` / `sqlite:///` URLs and pick the async drivers."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):

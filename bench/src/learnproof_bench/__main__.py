@@ -1,0 +1,391 @@
+"""`python -m learnproof_bench [--quick]`: ingest, ceiling, queries, stream; table + JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+
+from learnproof_bench import ceiling, queries, stream
+from learnproof_bench.generator import StatementGenerator
+from learnproof_bench.infra import (
+    BENCH_KEY,
+    RssSampler,
+    Server,
+    create_schema,
+    fresh_database,
+    server_url,
+)
+from learnproof_bench.ingest import LoadResult, percentile, post_load
+from learnproof_bench.report import Report, Row, machine_info, print_report
+from learnproof_bench.rows import RowBuilder
+
+console = Console(width=160, stderr=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything to run: quick (< 2 min) or full (~20 min)."""
+
+    mode: str
+    batches: tuple[int, ...]
+    concurrencies: tuple[int, ...]
+    cell_seconds: float
+    two_worker_cells: tuple[tuple[int, int], ...]  # (batch, concurrency)
+    ceiling_seconds: float
+    ceiling_batches: tuple[int, ...]
+    store_size: int
+    query_repeat_c1: int
+    query_repeat_c8: int
+    stream_requests: int
+    replay_seconds: float
+    actors: int
+
+
+QUICK = Plan(
+    mode="quick",
+    batches=(1, 10, 100),
+    concurrencies=(1, 8, 32),
+    cell_seconds=2.5,
+    two_worker_cells=(),
+    ceiling_seconds=1.5,
+    ceiling_batches=(1, 100),
+    store_size=100_000,
+    query_repeat_c1=20,
+    query_repeat_c8=40,
+    stream_requests=30,
+    replay_seconds=4.0,
+    actors=5_000,
+)
+FULL = Plan(
+    mode="full",
+    batches=(1, 10, 100, 1000),
+    concurrencies=(1, 8, 32),
+    cell_seconds=10.0,
+    two_worker_cells=((1, 32), (10, 32), (100, 8), (100, 32)),
+    ceiling_seconds=5.0,
+    ceiling_batches=(1, 10, 100, 1000),
+    store_size=1_000_000,
+    query_repeat_c1=100,
+    query_repeat_c8=200,
+    stream_requests=200,
+    replay_seconds=60.0,
+    actors=20_000,
+)
+
+
+def _say(text: str) -> None:
+    console.log(text)
+
+
+def _ingest_row(
+    scenario: str, batch: int, conc: int, workers: int, r: LoadResult, rss: float
+) -> Row:
+    note = "; ".join(r.error_samples[:1])
+    return Row(
+        scenario=scenario,
+        batch=batch,
+        concurrency=conc,
+        workers=workers,
+        statements_per_s=round(r.per_s, 1),
+        requests_per_s=round(r.requests_per_s, 1),
+        p50_ms=round(percentile(r.latencies_ms, 50), 2),
+        p95_ms=round(percentile(r.latencies_ms, 95), 2),
+        p99_ms=round(percentile(r.latencies_ms, 99), 2),
+        peak_rss_mb=round(rss, 1),
+        client_cpu=round(r.client_cpu, 3),
+        errors=r.errors,
+        count=r.statements,
+        seconds=round(r.seconds, 2),
+        note=note,
+    )
+
+
+async def ingest_phase(plan: Plan, report: Report, gen: StatementGenerator) -> None:
+    """The LRS over HTTP: each (batch, concurrency) cell, then a few with 2 workers; stream."""
+    async with fresh_database("ingest") as url:
+        server = Server(url, workers=1)
+        await server.start()
+        sampler = RssSampler(server)
+        sampler.start()
+        try:
+            _say(f"LRS up on {server.base} (1 worker); warming up")
+            await post_load(server.base, gen.batch, batch=10, concurrency=4, seconds=2.0)
+            _say("stream: stored -> consumed latency (embedded OutboxLogSource on PostgreSQL)")
+            s = await stream.latency(
+                url, server.base, gen.batch, requests=plan.stream_requests, batch=10, interval=0.05
+            )
+            report.add(
+                Row(
+                    scenario="stream stored->consumed",
+                    batch=10,
+                    concurrency=1,
+                    p50_ms=round(percentile(s.latencies_ms, 50), 1),
+                    p95_ms=round(percentile(s.latencies_ms, 95), 1),
+                    p99_ms=round(percentile(s.latencies_ms, 99), 1),
+                    count=s.events,
+                    note="OutboxLogSource poll_interval 0.2 s, 1 POST/50 ms",
+                )
+            )
+            for batch in plan.batches:
+                for conc in plan.concurrencies:
+                    sampler.reset()
+                    r = await post_load(
+                        server.base, gen.batch, batch=batch, concurrency=conc,
+                        seconds=plan.cell_seconds,
+                    )
+                    row = report.add(_ingest_row("ingest", batch, conc, 1, r, sampler.peak))
+                    _say(
+                        f"ingest batch {batch:>4} c{conc:<2}: {row.statements_per_s:>8,.0f} st/s"
+                        f" p99 {row.p99_ms} ms, client cpu {r.client_cpu:.0%}"
+                    )
+            _say("stream: replay the whole outbox into a no-op projection")
+            rep = await stream.replay(url, max_seconds=plan.replay_seconds)
+            report.add(
+                Row(
+                    scenario="stream replay",
+                    statements_per_s=round(rep.per_s, 1),
+                    count=rep.events,
+                    seconds=round(rep.seconds, 2),
+                    note="events/s, OutboxLogSource -> no-op handler, batch 500",
+                )
+            )
+        finally:
+            await sampler.stop()
+            await server.stop()
+        if plan.two_worker_cells:
+            server = Server(url, workers=2, bootstrap=False)
+            await server.start()
+            sampler = RssSampler(server)
+            sampler.start()
+            try:
+                await post_load(server.base, gen.batch, batch=10, concurrency=4, seconds=2.0)
+                for batch, conc in plan.two_worker_cells:
+                    sampler.reset()
+                    r = await post_load(
+                        server.base, gen.batch, batch=batch, concurrency=conc,
+                        seconds=plan.cell_seconds,
+                    )
+                    row = report.add(_ingest_row("ingest", batch, conc, 2, r, sampler.peak))
+                    _say(f"ingest 2 workers batch {batch} c{conc}: {row.statements_per_s:,.0f}")
+            finally:
+                await sampler.stop()
+                await server.stop()
+
+
+async def ceiling_phase(plan: Plan, report: Report, gen: StatementGenerator) -> None:
+    """The same rows straight into the same schema with asyncpg; then the ratios."""
+    builder = RowBuilder("default", BENCH_KEY, "bootstrap")
+    best: dict[int, float] = {}
+    async with fresh_database("ceiling") as url:
+        await create_schema(url)
+        for batch in plan.ceiling_batches:
+            conc = 32 if batch == 1 else 8
+            methods = ("executemany",) if batch == 1 else ("copy", "executemany")
+            variants = [(m, False) for m in methods] + [(methods[0], True)]
+            for method, lock in variants:
+                r = await ceiling.run_ceiling(
+                    url, builder, gen.batch, batch=batch, concurrency=conc,
+                    seconds=plan.ceiling_seconds, method=method, lock=lock,
+                )
+                name = f"ceiling {method}" + (" +lock" if lock else "")
+                report.add(
+                    Row(
+                        scenario=name,
+                        batch=batch,
+                        concurrency=conc,
+                        statements_per_s=round(r.per_s, 1),
+                        count=r.statements,
+                        seconds=round(r.seconds, 2),
+                        note="with the LRS's advisory lock" if lock else "",
+                    )
+                )
+                if not lock:
+                    best[batch] = max(best.get(batch, 0.0), r.per_s)
+                _say(f"{name} batch {batch} c{conc}: {r.per_s:,.0f} st/s")
+    for row in report.rows:
+        if row.scenario == "ingest" and row.batch in best and row.statements_per_s is not None:
+            row.ceiling_ratio = round(row.statements_per_s / best[row.batch], 3)
+
+
+async def query_phase(plan: Plan, report: Report, seed: int) -> None:
+    async with fresh_database("query") as url:
+        await create_schema(url)
+        _say(f"bulk-loading {plan.store_size:,} statements (COPY, 2 builder processes)")
+        last = [0.0]
+
+        def progress(n: int) -> None:
+            if time.monotonic() - last[0] > 15:
+                last[0] = time.monotonic()
+                _say(f"  {n:,} loaded")
+
+        seconds = await ceiling.bulk_load(
+            url, BENCH_KEY, plan.store_size, seed=seed, actors=plan.actors, progress=progress
+        )
+        report.add(
+            Row(
+                scenario="bulk load (COPY)",
+                batch=5000,
+                statements_per_s=round(plan.store_size / seconds, 1),
+                count=plan.store_size,
+                seconds=round(seconds, 1),
+                note="rows built by the LRS's prepare() in 2 processes + ANALYZE",
+            )
+        )
+        server = Server(url, workers=1)
+        await server.start()
+        try:
+            scenarios = await queries.build_scenarios(url, server.base, seed)
+            for sc in scenarios:
+                for conc, repeat in ((1, plan.query_repeat_c1), (8, plan.query_repeat_c8)):
+                    r = await queries.run_scenario(
+                        server.base, sc, concurrency=conc, repeat=repeat
+                    )
+                    row = report.add(
+                        Row(
+                            scenario=f"query {sc.name}",
+                            concurrency=conc,
+                            requests_per_s=round(r.requests_per_s, 1),
+                            p50_ms=round(percentile(r.latencies_ms, 50), 2),
+                            p95_ms=round(percentile(r.latencies_ms, 95), 2),
+                            p99_ms=round(percentile(r.latencies_ms, 99), 2),
+                            errors=r.errors,
+                            count=r.requests,
+                            note="; ".join(r.error_samples[:1])
+                            or f"store {plan.store_size:,}",
+                        )
+                    )
+                    _say(f"query {sc.name} c{conc}: p50 {row.p50_ms} p95 {row.p95_ms} ms")
+        finally:
+            await server.stop()
+
+
+def targets(report: Report, plan: Plan) -> list[dict[str, object]]:
+    def find(scenario: str, batch: int | None, conc: int | None, workers: int = 1) -> Row | None:
+        for r in report.rows:
+            if (r.scenario, r.batch, r.concurrency) == (scenario, batch, conc) and (
+                r.workers in (None, workers)
+            ):
+                return r
+        return None
+
+    out: list[dict[str, object]] = []
+    b100 = [r for r in report.rows if r.scenario == "ingest" and r.batch == 100]
+    if b100:
+        top = max(b100, key=lambda r: r.statements_per_s or 0)
+        sps = top.statements_per_s or 0
+        out.append(
+            {
+                "target": "batch-100 ingest >= 5,000 st/s",
+                "measured": f"{sps:,.0f} st/s (c{top.concurrency}, {top.workers} worker)",
+                "met": sps >= 5000,
+            }
+        )
+        ratio = top.ceiling_ratio
+        out.append(
+            {
+                "target": "batch-100 ingest >= 40% of the ceiling",
+                "measured": "n/a" if ratio is None else f"{ratio:.0%}",
+                "met": ratio is not None and ratio >= 0.4,
+            }
+        )
+    single = find("ingest", 1, 32)
+    if single is not None:
+        rps = single.requests_per_s or 0
+        p99 = single.p99_ms or 0
+        out.append(
+            {
+                "target": "single POST >= 1,000 req/s at c32, p99 < 100 ms",
+                "measured": f"{rps:,.0f} req/s, p99 {p99:.0f} ms",
+                "met": rps >= 1000 and p99 < 100,
+            }
+        )
+    selective = [
+        r for r in report.rows
+        if r.scenario.startswith("query ") and "related" not in r.scenario
+    ]
+    related = [r for r in report.rows if r.scenario.startswith("query related")]
+    size = f"at {plan.store_size:,} statements"
+    if selective:
+        worst = max(selective, key=lambda r: r.p95_ms or 0)
+        out.append(
+            {
+                "target": f"selective query p95 < 20 ms ({size})",
+                "measured": f"worst {worst.scenario} c{worst.concurrency}: {worst.p95_ms} ms",
+                "met": (worst.p95_ms or 0) < 20,
+            }
+        )
+    if related:
+        worst = max(related, key=lambda r: r.p95_ms or 0)
+        out.append(
+            {
+                "target": f"related_* p95 < 100 ms ({size})",
+                "measured": f"worst {worst.scenario} c{worst.concurrency}: {worst.p95_ms} ms",
+                "met": (worst.p95_ms or 0) < 100,
+            }
+        )
+    return out
+
+
+async def pg_version() -> str:
+    conn = await asyncpg.connect(server_url())
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Report:
+    started = time.perf_counter()
+    report = Report(mode=plan.mode, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    report.machine = machine_info(await pg_version())
+    report.settings = {
+        "seed": seed,
+        "cell_seconds": plan.cell_seconds,
+        "ceiling_seconds": plan.ceiling_seconds,
+        "store_size": plan.store_size,
+        "actors": plan.actors,
+        "lrs_pool_size": 10,
+    }
+    gen = StatementGenerator(seed, actors=plan.actors)
+    if "ingest" not in skip:
+        await ingest_phase(plan, report, gen)
+    if "ceiling" not in skip:
+        await ceiling_phase(plan, report, gen)
+    if "query" not in skip:
+        await query_phase(plan, report, seed)
+    report.targets = targets(report, plan)
+    report.duration_s = round(time.perf_counter() - started, 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(report.to_json())
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="learnproof_bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="the < 2 minute version")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--output", type=Path, default=Path(".bench/latest.json"))
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["ingest", "ceiling", "query"]
+    )
+    parser.add_argument("--store-size", type=int, help="override the query store size")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    if args.store_size:
+        from dataclasses import replace
+
+        plan = replace(plan, store_size=args.store_size)
+    report = asyncio.run(main_async(plan, args.seed, args.output, set(args.skip)))
+    print_report(report, Console(width=170))
+    console.print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
