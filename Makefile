@@ -1,7 +1,7 @@
 # Learnproof — every target installs what it needs on first use (scripts/dev-env.sh).
 SHELL := /bin/bash
 PY := .venv/bin/python
-SERVICES_SRC := packages/events/src services/lrs/src services/analytics/src services/identity-sync/src
+SERVICES_SRC := packages/events/src services/lrs/src services/analytics/src services/identity-sync/src bench/src
 
 .PHONY: help venv run test test-fast lint fmt services-up services-down run-kafka bench bench-quick clean
 

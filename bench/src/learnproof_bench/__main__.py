@@ -137,7 +137,10 @@ async def ingest_phase(plan: Plan, report: Report, gen: StatementGenerator) -> N
                 for conc in plan.concurrencies:
                     sampler.reset()
                     r = await post_load(
-                        server.base, gen.batch, batch=batch, concurrency=conc,
+                        server.base,
+                        gen.batch,
+                        batch=batch,
+                        concurrency=conc,
                         seconds=plan.cell_seconds,
                     )
                     row = report.add(_ingest_row("ingest", batch, conc, 1, r, sampler.peak))
@@ -169,7 +172,10 @@ async def ingest_phase(plan: Plan, report: Report, gen: StatementGenerator) -> N
                 for batch, conc in plan.two_worker_cells:
                     sampler.reset()
                     r = await post_load(
-                        server.base, gen.batch, batch=batch, concurrency=conc,
+                        server.base,
+                        gen.batch,
+                        batch=batch,
+                        concurrency=conc,
                         seconds=plan.cell_seconds,
                     )
                     row = report.add(_ingest_row("ingest", batch, conc, 2, r, sampler.peak))
@@ -191,8 +197,14 @@ async def ceiling_phase(plan: Plan, report: Report, gen: StatementGenerator) -> 
             variants = [(m, False) for m in methods] + [(methods[0], True)]
             for method, lock in variants:
                 r = await ceiling.run_ceiling(
-                    url, builder, gen.batch, batch=batch, concurrency=conc,
-                    seconds=plan.ceiling_seconds, method=method, lock=lock,
+                    url,
+                    builder,
+                    gen.batch,
+                    batch=batch,
+                    concurrency=conc,
+                    seconds=plan.ceiling_seconds,
+                    method=method,
+                    lock=lock,
                 )
                 name = f"ceiling {method}" + (" +lock" if lock else "")
                 report.add(
@@ -244,9 +256,7 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
             scenarios = await queries.build_scenarios(url, server.base, seed)
             for sc in scenarios:
                 for conc, repeat in ((1, plan.query_repeat_c1), (8, plan.query_repeat_c8)):
-                    r = await queries.run_scenario(
-                        server.base, sc, concurrency=conc, repeat=repeat
-                    )
+                    r = await queries.run_scenario(server.base, sc, concurrency=conc, repeat=repeat)
                     row = report.add(
                         Row(
                             scenario=f"query {sc.name}",
@@ -257,8 +267,7 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                             p99_ms=round(percentile(r.latencies_ms, 99), 2),
                             errors=r.errors,
                             count=r.requests,
-                            note="; ".join(r.error_samples[:1])
-                            or f"store {plan.store_size:,}",
+                            note="; ".join(r.error_samples[:1]) or f"store {plan.store_size:,}",
                         )
                     )
                     _say(f"query {sc.name} c{conc}: p50 {row.p50_ms} p95 {row.p95_ms} ms")
@@ -307,8 +316,7 @@ def targets(report: Report, plan: Plan) -> list[dict[str, object]]:
             }
         )
     selective = [
-        r for r in report.rows
-        if r.scenario.startswith("query ") and "related" not in r.scenario
+        r for r in report.rows if r.scenario.startswith("query ") and "related" not in r.scenario
     ]
     related = [r for r in report.rows if r.scenario.startswith("query related")]
     size = f"at {plan.store_size:,} statements"

@@ -52,7 +52,9 @@ async def write_batch(
             await conn.copy_records_to_table(
                 "statements", records=batch.statements, columns=STATEMENT_COLUMNS
             )
-            await conn.copy_records_to_table("statement_index", records=index, columns=INDEX_COLUMNS)
+            await conn.copy_records_to_table(
+                "statement_index", records=index, columns=INDEX_COLUMNS
+            )
             await conn.copy_records_to_table("outbox", records=outbox, columns=OUTBOX_COLUMNS)
         else:
             await conn.executemany(_insert_sql("statements", STATEMENT_COLUMNS), batch.statements)
@@ -151,9 +153,7 @@ async def bulk_load(
     ctx = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
-            sizes = iter(
-                enumerate(min(chunk, total - start) for start in range(0, total, chunk))
-            )
+            sizes = iter(enumerate(min(chunk, total - start) for start in range(0, total, chunk)))
             # A bounded number of chunks in flight keeps memory flat when writing is slower.
             futures: deque[asyncio.Future[PreparedBatch]] = deque()
 

@@ -57,11 +57,36 @@ VERBS = [(vid, {"en-US": name, "de-DE": name}) for vid, name, _ in _VERB_NAMES]
 VERB_WEIGHTS = list(itertools.accumulate(w for _, _, w in _VERB_NAMES))
 _SCORED = {"answered", "passed", "failed", "scored", "completed", "mastered"}
 
-_WORDS = (
-    "ethics model risk data bias audit governance transparency oversight safety privacy "
-    "fairness accountability documentation monitoring incident deployment evaluation robustness "
-    "human review logging consent purpose limitation training dataset provenance"
-).split()
+_WORDS = [
+    "ethics",
+    "model",
+    "risk",
+    "data",
+    "bias",
+    "audit",
+    "governance",
+    "transparency",
+    "oversight",
+    "safety",
+    "privacy",
+    "fairness",
+    "accountability",
+    "documentation",
+    "monitoring",
+    "incident",
+    "deployment",
+    "evaluation",
+    "robustness",
+    "human",
+    "review",
+    "logging",
+    "consent",
+    "purpose",
+    "limitation",
+    "training",
+    "dataset",
+    "provenance",
+]
 
 
 def _zipf_cum(n: int, s: float) -> list[float]:

@@ -117,7 +117,9 @@ class Server:
         async with httpx.AsyncClient() as client:
             while True:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"the LRS exited with {self.proc.returncode}; {self.log_path}")
+                    raise RuntimeError(
+                        f"the LRS exited with {self.proc.returncode}; {self.log_path}"
+                    )
                 try:
                     r = await client.get(f"{self.base}/about", timeout=1.0)
                     if r.status_code == 200:

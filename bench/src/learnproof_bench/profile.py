@@ -41,7 +41,9 @@ async def run(batch: int, requests: int, concurrency: int, out: Path) -> None:
                 transport=transport, base_url="http://lrs/xapi", headers=auth_headers()
             ) as client:
                 for _ in range(5):  # warm-up: the KDF, statement caches
-                    (await client.post("/statements", content=orjson.dumps(gen.batch(10)))).raise_for_status()
+                    (
+                        await client.post("/statements", content=orjson.dumps(gen.batch(10)))
+                    ).raise_for_status()
                 bodies = [orjson.dumps(gen.batch(batch)) for _ in range(requests)]
                 todo = list(reversed(bodies))
                 profiler = Profiler(async_mode="enabled", interval=0.0005)

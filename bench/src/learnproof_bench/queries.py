@@ -127,5 +127,7 @@ async def run_scenario(
     base: str, scenario: QueryScenario, *, concurrency: int, repeat: int
 ) -> LoadResult:
     # One untimed pass warms the caches the way a running server's would be.
-    await get_load(scenario.urls[:8], concurrency=1, repeat=min(8, len(scenario.urls)), params_base=base)
+    await get_load(
+        scenario.urls[:8], concurrency=1, repeat=min(8, len(scenario.urls)), params_base=base
+    )
     return await get_load(scenario.urls, concurrency=concurrency, repeat=repeat, params_base=base)

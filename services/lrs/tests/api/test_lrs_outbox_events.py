@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import httpx
+
 from learnproof_events.outbox import START, read_after
 from learnproof_events.schemas import validate_event
-
 from learnproof_lrs.adapters.db.tables import outbox
 from learnproof_lrs.bootstrap import Lrs
 
