@@ -45,7 +45,7 @@ cat <<MSG
 Learnproof is starting ($mode mode):
   LRS           http://127.0.0.1:8080/xapi   (Basic $LRS_BOOTSTRAP_KEY / $LRS_BOOTSTRAP_SECRET)
   analytics     http://127.0.0.1:8081/docs   (Bearer dev-analytics-key)
-  identity-sync http://127.0.0.1:8082/docs   (SCIM at /scim/v2, Bearer dev-scim-token)
+  identity-sync http://127.0.0.1:8082/docs   (SCIM /scim/v2: Bearer dev-scim-token; /api/v1: Bearer dev-admin-token)
 Ctrl-C stops all of them.
 MSG
 wait -n "${pids[@]}"

@@ -18,6 +18,10 @@ from learnproof_lrs.settings import LrsSettings
 app = typer.Typer(help="Learnproof LRS (xAPI 1.0.3 + 2.0.0).", no_args_is_help=True)
 credentials_app = typer.Typer(help="Create, list and revoke credentials.", no_args_is_help=True)
 app.add_typer(credentials_app, name="credentials")
+stores_app = typer.Typer(
+    help="List stores (tenants); a store is created with its first credential."
+)
+app.add_typer(stores_app, name="stores")
 console = Console()
 
 
@@ -70,7 +74,13 @@ def create(
         await upgrade(lrs.db)
         try:
             return await creds.create_credential(
-                lrs.db, store_id=store, name=name, scopes=scope, key=key, secret=secret
+                lrs.db,
+                store_id=store,
+                name=name,
+                scopes=scope,
+                key=key,
+                secret=secret,
+                kdf_log2_n=lrs.settings.kdf_log2_n,
             )
         finally:
             await lrs.stop()
@@ -119,6 +129,23 @@ def revoke(key: str) -> None:
         console.print(f"no credential {key}")
         raise typer.Exit(1)
     console.print(f"revoked {key}")
+
+
+@stores_app.command("list")
+def list_stores() -> None:
+    """List stores with how many active credentials each has."""
+
+    async def run() -> list[dict[str, object]]:
+        lrs = bootstrap()
+        try:
+            return await creds.list_stores(lrs.db)
+        finally:
+            await lrs.stop()
+
+    table = Table("store", "active credentials")
+    for row in asyncio.run(run()):
+        table.add_row(str(row["id"]), str(row["credentials"]))
+    console.print(table)
 
 
 def main() -> None:

@@ -145,3 +145,15 @@ async def list_credentials(db: Database) -> list[dict[str, Any]]:
 async def revoke_credential(db: Database, key: str) -> bool:
     async with db.write() as conn:
         return await CredentialRows(conn).revoke(key)
+
+
+async def list_stores(db: Database) -> list[dict[str, Any]]:
+    async with db.read() as conn:
+        rows = CredentialRows(conn)
+        stores = await rows.list_stores()
+        credentials = await rows.all()
+    active: dict[str, int] = {}
+    for c in credentials:
+        if not c.revoked:
+            active[c.store_id] = active.get(c.store_id, 0) + 1
+    return [{"id": s.id, "credentials": active.get(s.id, 0)} for s in stores]
