@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.domain.auth import Principal
+from learnproof_lrs.domain.errors import PayloadTooLarge
 from learnproof_lrs.domain.versions import negotiate
 
 
@@ -35,3 +36,18 @@ async def authenticate(request: Request, lrs: LrsDep, version: VersionDep) -> Pr
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+async def read_body(request: Request, limit: int, what: str = "the request body") -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"{what} is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"{what} is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -11,26 +11,11 @@ from fastapi import APIRouter, Request, Response
 from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.domain import documents as dm
 from learnproof_lrs.domain.auth import Principal
-from learnproof_lrs.domain.errors import BadRequest, PayloadTooLarge
-from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep
+from learnproof_lrs.domain.errors import BadRequest
+from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep, read_body
 from learnproof_lrs.service_layer import documents as service
 
 router = APIRouter()
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the document is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the document is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _preconditions(request: Request) -> dm.Preconditions:
@@ -82,7 +67,7 @@ async def _write(
     parsed = dm.parse_request(kind, method, _params(request), principal.store_id, version)
     assert parsed.key is not None  # PUT / POST require the id (parse_request)
     content_type = dm.normalise_content_type(request.headers.get("content-type"))
-    content = await _read_body(request, lrs.settings.max_document_bytes)
+    content = await read_body(request, lrs.settings.max_document_bytes, "the document")
     doc = await service.write_document(
         lrs.db,
         principal,

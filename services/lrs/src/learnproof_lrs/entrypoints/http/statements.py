@@ -11,31 +11,17 @@ from fastapi import APIRouter, Request, Response
 
 from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.domain.auth import Principal
-from learnproof_lrs.domain.errors import BadRequest, LrsError, PayloadTooLarge
+from learnproof_lrs.domain.errors import BadRequest, LrsError
 from learnproof_lrs.domain.multipart import build_multipart_mixed
 from learnproof_lrs.domain.statement import format_statement, format_stored, parse_accept_language
 from learnproof_lrs.domain.validation import is_uuid
 from learnproof_lrs.domain.versions import V200
-from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep
+from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep, read_body
 from learnproof_lrs.entrypoints.http.statement_params import encode_more, parse_body, parse_get
 from learnproof_lrs.service_layer import statements as service
 
 router = APIRouter()
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body over {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.put("/statements", status_code=204)
@@ -48,7 +34,7 @@ async def put_statement(
     extra = set(request.query_params) - {"statementId"}
     if extra:
         raise BadRequest(f"unknown parameters: {', '.join(sorted(extra))}")
-    body = await _read_body(request, lrs.settings.max_body_bytes)
+    body = await read_body(request, lrs.settings.max_body_bytes)
     payload, parts = parse_body(body, request.headers.get("content-type"))
     if not isinstance(payload, dict):
         raise BadRequest("PUT takes a single statement object")
@@ -66,7 +52,7 @@ async def post_statements(
 ) -> Response:
     if request.query_params:
         raise BadRequest(f"unknown parameters: {', '.join(sorted(request.query_params))}")
-    body = await _read_body(request, lrs.settings.max_body_bytes)
+    body = await read_body(request, lrs.settings.max_body_bytes)
     payload, parts = parse_body(body, request.headers.get("content-type"))
     result = await service.store_statements(lrs.db, principal, payload, version, parts)
     return Response(orjson.dumps(result.ids), media_type="application/json")
