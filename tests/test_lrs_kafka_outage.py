@@ -151,8 +151,9 @@ async def stack(broker: PrivateBroker, tmp_path: Path) -> AsyncIterator[Stack]:
 # --- statements and posting --------------------------------------------------------------------
 
 
-def actor_key(n: int) -> str:
-    return f"mbox:mailto:learner{n:03d}@example.org"
+def actor_keys(batches: list[list[dict[str, Any]]]) -> dict[str, str]:
+    """Statement id -> the partition key the contract gives its actor (``mbox:<mbox>``)."""
+    return {s["id"]: f"mbox:{s['actor']['mbox']}" for batch in batches for s in batch}
 
 
 def make_batches(count: int, rng: random.Random) -> list[list[dict[str, Any]]]:
@@ -236,6 +237,17 @@ async def relay_progress(engine: AsyncEngine) -> tuple[int, int]:
     return done, last
 
 
+async def together(*steps: Awaitable[None]) -> None:
+    """Runs the steps concurrently; the first failure cancels the others and is raised as is."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], max_wait: float, what: str, stack: Stack
 ) -> None:
@@ -317,7 +329,7 @@ async def test_a_30s_broker_outage_while_5000_statements_are_posted_loses_nothin
     loop = asyncio.get_running_loop()
     rng = random.Random(4)
     batches = make_batches(100, rng)  # 5,000 statements
-    posted = {s["id"]: actor_key(int(s["actor"]["mbox"][14:17])) for b in batches for s in b}
+    posted = actor_keys(batches)
     assert len(posted) == 5000
     start = await end_offsets(broker.bootstrap, TOPIC)
     relay = await stack.start_relay()
@@ -355,17 +367,14 @@ async def test_a_30s_broker_outage_while_5000_statements_are_posted_loses_nothin
         assert await broker.script("status") == "down"
         marks["down"] = loop.time()
         await asyncio.sleep(OUTAGE_SECONDS)
-        marks["backlog"] = float((lambda p: p[1] - p[0])(await relay_progress(stack.engine)))
+        done, last = await relay_progress(stack.engine)
+        marks["backlog"], marks["measured"] = last - done, loop.time()
         marks["start"] = loop.time()
         assert await broker.script("start") == broker.bootstrap
         marks["up"] = loop.time()
         back.set()
 
-    try:
-        await asyncio.gather(post_batches(stack, feed, answers), outage())
-    finally:
-        begun.set()
-        back.set()
+    await together(post_batches(stack, feed, answers), outage())
     marks["posted"] = loop.time()
     await wait_for(lambda: caught_up(stack), 90, "the backlog to be published", stack)
     marks["caught_up"] = loop.time()
@@ -380,10 +389,11 @@ async def test_a_30s_broker_outage_while_5000_statements_are_posted_loses_nothin
     during = [a for a in answers if marks["down"] <= a.sent and a.answered <= marks["up"]]
     after = [a for a in answers if a.sent >= marks["up"]]
     n_during = statements_answered(during)
-    assert n_during >= 2500, "posting did not span the outage"
+    assert n_during >= 2000, "posting did not span the outage"
     assert after, "nothing was posted after the broker came back"
-    # The relay really was cut off: what was posted while the broker was down waited.
-    assert marks["backlog"] >= n_during - BATCH * CLIENTS
+    # The relay really was cut off: what was stored while the broker was down stayed unpublished.
+    cut_off = [a for a in during if a.answered <= marks["measured"]]
+    assert marks["backlog"] >= statements_answered(cut_off) > 0
 
     records = await read_topic(broker.bootstrap, TOPIC, start)
     total, repeats = check_stream(records, posted, await stored_order(stack))
@@ -403,7 +413,7 @@ async def test_a_relay_sigkilled_mid_stream_and_restarted_leaves_no_gap(stack: S
     broker = stack.broker
     rng = random.Random(9)
     batches = make_batches(40, rng)  # 2,000 statements
-    posted = {s["id"]: actor_key(int(s["actor"]["mbox"][14:17])) for b in batches for s in b}
+    posted = actor_keys(batches)
     start = await end_offsets(broker.bootstrap, TOPIC)
     # Small batches so the kill lands between batches of a long stream; a short lease so the
     # restarted relay takes over soon (the killed one never releases it).
@@ -411,25 +421,30 @@ async def test_a_relay_sigkilled_mid_stream_and_restarted_leaves_no_gap(stack: S
     first = await stack.start_relay(**settings)
     answers: list[Answer] = []
     kill: dict[str, int] = {}
+    flowing = asyncio.Event()
 
     async def feed(queue: asyncio.Queue[list[dict[str, Any]] | None]) -> None:
-        for b in batches:
+        for i, b in enumerate(batches):
+            if i == 10:
+                await flowing.wait()  # the relay process is up: the kill lands mid-posting
             await queue.put(b)
             await asyncio.sleep(0.12)
 
     async def killer() -> None:
-        async def midway() -> bool:
+        async def published(count: int) -> bool:
             done, _ = await relay_progress(stack.engine)
-            return done >= 400
+            return done >= count
 
-        await wait_for(midway, 60, "the relay to publish", stack)
+        await wait_for(lambda: published(1), 60, "the relay to publish", stack)
+        flowing.set()
+        await wait_for(lambda: published(400), 60, "the relay to publish more", stack)
         first.send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
         kill["published"], kill["last"] = await relay_progress(stack.engine)
         kill["answered"] = statements_answered(answers)
         await stack.start_relay(**settings)
 
-    await asyncio.gather(post_batches(stack, feed, answers), killer())
+    await together(post_batches(stack, feed, answers), killer())
     await wait_for(lambda: caught_up(stack), 60, "the restarted relay to catch up", stack)
     second = stack.relays[-1]
     assert second.returncode is None, f"the restarted relay died\n{stack.relay_log()}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import collections
 
 import orjson
-
 from learnproof_bench.generator import VOIDED, StatementGenerator
 from learnproof_bench.rows import RowBuilder, now_ms
+
 from learnproof_lrs.domain.validation import validate_statement
 
 

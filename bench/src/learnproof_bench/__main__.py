@@ -13,7 +13,7 @@ import asyncpg
 from rich.console import Console
 
 from learnproof_bench import ceiling, queries, stream
-from learnproof_bench.generator import StatementGenerator
+from learnproof_bench.generator import Recycler, StatementGenerator
 from learnproof_bench.infra import (
     BENCH_KEY,
     RssSampler,
@@ -46,6 +46,8 @@ class Plan:
     stream_requests: int
     replay_seconds: float
     actors: int
+    pool: int  # statements generated for the HTTP / ceiling streams (then recycled)
+    store_pool: int  # statements of the query store built by prepare() (then replayed)
 
 
 QUICK = Plan(
@@ -62,6 +64,8 @@ QUICK = Plan(
     stream_requests=30,
     replay_seconds=4.0,
     actors=5_000,
+    pool=10_000,
+    store_pool=25_000,
 )
 FULL = Plan(
     mode="full",
@@ -77,6 +81,8 @@ FULL = Plan(
     stream_requests=200,
     replay_seconds=60.0,
     actors=20_000,
+    pool=40_000,
+    store_pool=100_000,
 )
 
 
@@ -107,7 +113,7 @@ def _ingest_row(
     )
 
 
-async def ingest_phase(plan: Plan, report: Report, gen: StatementGenerator) -> None:
+async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
     """The LRS over HTTP: each (batch, concurrency) cell, then a few with 2 workers; stream."""
     async with fresh_database("ingest") as url:
         server = Server(url, workers=1)
@@ -185,7 +191,7 @@ async def ingest_phase(plan: Plan, report: Report, gen: StatementGenerator) -> N
                 await server.stop()
 
 
-async def ceiling_phase(plan: Plan, report: Report, gen: StatementGenerator) -> None:
+async def ceiling_phase(plan: Plan, report: Report, gen: Recycler) -> None:
     """The same rows straight into the same schema with asyncpg; then the ratios."""
     builder = RowBuilder("default", BENCH_KEY, "bootstrap")
     best: dict[int, float] = {}
@@ -193,14 +199,14 @@ async def ceiling_phase(plan: Plan, report: Report, gen: StatementGenerator) -> 
         await create_schema(url)
         for batch in plan.ceiling_batches:
             conc = 32 if batch == 1 else 8
+            prepared = ceiling.templates(builder, gen.batch, batch)
             methods = ("executemany",) if batch == 1 else ("copy", "executemany")
             variants = [(m, False) for m in methods] + [(methods[0], True)]
             for method, lock in variants:
                 r = await ceiling.run_ceiling(
                     url,
-                    builder,
-                    gen.batch,
-                    batch=batch,
+                    prepared,
+                    tag=f"{method}-{batch}-{int(lock)}",
                     concurrency=conc,
                     seconds=plan.ceiling_seconds,
                     method=method,
@@ -238,7 +244,13 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                 _say(f"  {n:,} loaded")
 
         seconds = await ceiling.bulk_load(
-            url, BENCH_KEY, plan.store_size, seed=seed, actors=plan.actors, progress=progress
+            url,
+            BENCH_KEY,
+            plan.store_size,
+            seed=seed,
+            actors=plan.actors,
+            pool_size=plan.store_pool,
+            progress=progress,
         )
         report.add(
             Row(
@@ -359,9 +371,11 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         "ceiling_seconds": plan.ceiling_seconds,
         "store_size": plan.store_size,
         "actors": plan.actors,
+        "stream_pool": plan.pool,
+        "store_pool": plan.store_pool,
         "lrs_pool_size": 10,
     }
-    gen = StatementGenerator(seed, actors=plan.actors)
+    gen = Recycler(StatementGenerator(seed, actors=plan.actors).batch(plan.pool), seed)
     if "ingest" not in skip:
         await ingest_phase(plan, report, gen)
     if "ceiling" not in skip:
@@ -370,8 +384,6 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         await query_phase(plan, report, seed)
     report.targets = targets(report, plan)
     report.duration_s = round(time.perf_counter() - started, 1)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(report.to_json())
     return report
 
 
@@ -391,6 +403,8 @@ def main() -> None:
 
         plan = replace(plan, store_size=args.store_size)
     report = asyncio.run(main_async(plan, args.seed, args.output, set(args.skip)))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(report.to_json())
     print_report(report, Console(width=170))
     console.print(f"wrote {args.output}")
 

@@ -1,10 +1,11 @@
-"""The raw-PostgreSQL ceiling: the LRS's rows written straight with asyncpg (COPY or executemany)."""
+"""The raw-PostgreSQL ceiling: the LRS's rows written straight with asyncpg (COPY/executemany)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import multiprocessing
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from learnproof_bench.rows import (
     RowBuilder,
     now_ms,
 )
+from learnproof_lrs.domain.statement import to_micros
 
 _RESERVE = (
     "SELECT array_agg(nextval('statements_seq_seq')),"
@@ -78,41 +80,55 @@ class CeilingResult:
         return self.statements / self.seconds if self.seconds else 0.0
 
 
-async def run_ceiling(
-    url: str,
+def restore(template: PreparedBatch, store: str) -> PreparedBatch:
+    """A copy of prepared rows under another store id (ids are unique per store only)."""
+    return PreparedBatch(
+        statements=[[None, store, *r[2:]] for r in template.statements],
+        index=[(pos, [store, *r[1:]]) for pos, r in template.index],
+        outbox=[list(r) for r in template.outbox],
+        void_earlier=list(template.void_earlier),
+    )
+
+
+def templates(
     builder: RowBuilder,
     next_raws: Callable[[int], list[dict[str, Any]]],
-    *,
     batch: int,
+    statements: int = 6_000,
+) -> list[PreparedBatch]:
+    """Prepared batches to replay (built once: building is the LRS's Python work, not PG's)."""
+    count = max(32, statements // batch)
+    return [builder.build(next_raws(batch), now_ms()) for _ in range(count)]
+
+
+async def run_ceiling(
+    url: str,
+    prepared: list[PreparedBatch],
+    *,
+    tag: str,
     concurrency: int,
     seconds: float,
     method: str,
     lock: bool = False,
 ) -> CeilingResult:
-    """Write for `seconds` with `concurrency` connections; rows are built before the clock runs.
+    """Write prepared batches for `seconds` with `concurrency` connections.
 
-    Rows are built up front (not timed): the ceiling is what the database takes, while the LRS
-    figure includes its own Python work, which is exactly the gap the ratio shows.
+    The batches are replayed under fresh store ids (`tag`-cycle), so the rows are the same
+    shape and size as the LRS's while the clock only sees the database work.
     """
     pool = await asyncpg.create_pool(url, min_size=concurrency, max_size=concurrency)
     assert pool is not None
-    # Enough prepared batches for the time box at a generous rate, built before timing.
-    estimate = max(concurrency * 4, int(seconds * 20_000 / batch) + concurrency)
-    estimate = min(estimate, max(concurrency * 4, 200_000 // batch))
-    queue: asyncio.Queue[PreparedBatch] = asyncio.Queue()
-    for _ in range(estimate):
-        queue.put_nowait(builder.build(next_raws(batch), now_ms()))
     done = 0
+    counter = itertools.count()
     stop_at = time.perf_counter() + seconds
 
     async def worker() -> None:
         nonlocal done
         async with pool.acquire() as conn:
             while time.perf_counter() < stop_at:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
+                n = next(counter)
+                cycle, i = divmod(n, len(prepared))
+                item = restore(prepared[i], f"{tag}-{cycle}")
                 await write_batch(conn, item, method, lock=lock)
                 done += len(item.statements)
 
@@ -120,6 +136,7 @@ async def run_ceiling(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     await pool.close()
+    batch = len(prepared[0].statements)
     return CeilingResult(method, batch, concurrency, done, elapsed, lock)
 
 
@@ -131,6 +148,52 @@ def build_chunk(seed: int, size: int, actors: int, key: str) -> PreparedBatch:
     return builder.build(StatementGenerator(seed, actors=actors).batch(size), now_ms())
 
 
+def _uuid(rng: random.Random) -> str:
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def replay(template: PreparedBatch, rng: random.Random, stored_us: int) -> PreparedBatch:
+    """The template's rows again as new statements: fresh ids (in the JSON bodies and events
+    too, a same-length byte replacement), this load's `stored_us`; index rows are unchanged."""
+    fresh: dict[str, str] = {}
+    for row in template.statements:
+        fresh[row[2]] = _uuid(rng)
+    statements = []
+    for row in template.statements:
+        old, new = row[2], fresh[row[2]]
+        body: bytes = row[7].replace(old.encode(), new.encode())
+        target = row[6]
+        if target is not None and target in fresh:
+            body = body.replace(target.encode(), fresh[target].encode())
+            target = fresh[target]
+        statements.append([None, row[1], new, stored_us, row[4], row[5], target, body])
+    target_of = {r[2]: r[6] for r in template.statements if r[6] is not None}
+    voider_of = {t: sid for sid, t in target_of.items()}
+    outbox = []
+    for row in template.outbox:
+        subject = row[6]
+        data: str = row[8]
+        other = target_of.get(subject) if row[2].endswith("stored") else voider_of.get(subject)
+        for old in (subject, other):
+            if old is not None and old in fresh:
+                data = data.replace(old, fresh[old])
+        outbox.append(
+            [
+                *(None, _uuid(rng), row[2], row[3], row[4], row[5]),
+                fresh.get(subject, subject),
+                row[7],
+                data,
+            ]
+        )
+    return PreparedBatch(
+        statements=statements,
+        index=template.index,
+        outbox=outbox,
+        void_earlier=[],
+    )
+
+
 async def bulk_load(
     url: str,
     key: str,
@@ -140,20 +203,26 @@ async def bulk_load(
     actors: int,
     chunk: int = 5_000,
     processes: int = 2,
+    pool_size: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> float:
-    """Load `total` statements with COPY; worker processes build chunks while this one writes.
+    """Load `total` statements with COPY, in chunks of `chunk` per transaction.
 
-    Each chunk comes from its own seeded stream (seed + chunk number), so the store is the same
-    every run. Returns the seconds taken (building included).
+    The first `pool_size` statements are built from their own seeded streams by worker
+    processes (the LRS's prepare(): the expensive part); past that, those chunks are replayed
+    with fresh ids (`replay`), so a 1M store costs the database's time, not Python's. Returns
+    the seconds taken (building included).
     """
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     conn = await asyncpg.connect(url)
     ctx = multiprocessing.get_context("spawn")
+    rng = random.Random(seed)
+    built: list[PreparedBatch] = []
     try:
         with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
-            sizes = iter(enumerate(min(chunk, total - start) for start in range(0, total, chunk)))
+            first = min(total, pool_size)
+            sizes = iter(enumerate(min(chunk, first - start) for start in range(0, first, chunk)))
             # A bounded number of chunks in flight keeps memory flat when writing is slower.
             futures: deque[asyncio.Future[PreparedBatch]] = deque()
 
@@ -171,8 +240,18 @@ async def bulk_load(
             while futures:
                 item = await futures.popleft()
                 submit()
+                if total > first:
+                    built.append(item)
                 await write_batch(conn, item, "copy")
                 loaded += len(item.statements)
+                if progress is not None:
+                    progress(loaded)
+        while loaded < total and built:
+            for template in built:
+                if loaded >= total:
+                    break
+                await write_batch(conn, replay(template, rng, to_micros(now_ms())), "copy")
+                loaded += len(template.statements)
                 if progress is not None:
                     progress(loaded)
         await conn.execute("ANALYZE")

@@ -283,3 +283,38 @@ class StatementGenerator:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         while True:
             yield self.statement()
+
+
+class Recycler:
+    """A cheap, deterministic stream made from a generated pool: statements come round again
+    with fresh client ids (and voiding statements retarget the fresh ids), so a load generator
+    can prepare minutes of traffic in a fraction of the generator's time."""
+
+    def __init__(self, pool: list[dict[str, Any]], seed: int = 7) -> None:
+        self.pool = pool
+        self.rng = random.Random(seed)
+        self.position = 0
+        self._fresh: dict[str, str] = {}  # pool id -> id of its latest copy
+
+    def _uuid(self) -> str:
+        h = f"{self.rng.getrandbits(128):032x}"
+        variant = "89ab"[int(h[16], 16) & 3]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+    def statement(self) -> dict[str, Any]:
+        template = self.pool[self.position % len(self.pool)]
+        self.position += 1
+        statement = dict(template)
+        if "id" in template:
+            statement["id"] = self._uuid()
+            self._fresh[template["id"]] = statement["id"]
+        if template["verb"]["id"] == VOIDED:
+            target = self._fresh.pop(template["object"]["id"], None)
+            if target is None:
+                # its target has not come round in this cycle: send a fresh plain statement
+                return self.statement()
+            statement["object"] = {"objectType": "StatementRef", "id": target}
+        return statement
+
+    def batch(self, size: int) -> list[dict[str, Any]]:
+        return [self.statement() for _ in range(size)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 BENCH_KEY = "bench-key"
 BENCH_SECRET = "bench-secret-not-for-production"
@@ -105,9 +105,14 @@ class Server:
         exe = Path(sys.executable).with_name("learnproof-lrs")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-            + ["--workers", str(self.workers)],
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - starts once, returns at once
+            [
+                str(exe),
+                "serve",
+                *("--host", "127.0.0.1", "--port", str(self.port)),
+                "--workers",
+                str(self.workers),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""The HTTP load generator: POST batches at a fixed concurrency for a time box, time each request."""
+"""The HTTP load generator: POST batches at a fixed concurrency for a time box, timing each."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from learnproof_bench.infra import BENCH_KEY, BENCH_SECRET
 

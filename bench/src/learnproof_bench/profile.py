@@ -65,10 +65,15 @@ async def run(batch: int, requests: int, concurrency: int, out: Path) -> None:
         f"batch {batch} x {requests} requests, concurrency {concurrency}: {elapsed:.2f} s, "
         f"{batch * requests / elapsed:,.0f} statements/s (in-process, under the profiler)"
     )
+    text = profiler.output_text(unicode=True, color=False)
+    await asyncio.to_thread(_save, out, text, profiler.output_html())
+    print(text)
+
+
+def _save(out: Path, text: str, html: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
-    out.with_suffix(".html").write_text(profiler.output_html())
-    print(profiler.output_text(unicode=True, color=False))
+    out.write_text(text)
+    out.with_suffix(".html").write_text(html)
 
 
 def main() -> None:

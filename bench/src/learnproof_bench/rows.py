@@ -91,8 +91,14 @@ class RowBuilder:
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{p.id}/stored"))
             data = encode_data({"store": store, "statement": p.body}).decode()
             out.outbox.append(
-                [None, event_id, "xapi.statement.stored", SOURCE, TOPIC, p.actor_key, p.id]
-                + [stored, data]
+                [
+                    None,
+                    event_id,
+                    "xapi.statement.stored",
+                    *(SOURCE, TOPIC, p.actor_key, p.id),
+                    stored,
+                    data,
+                ]
             )
         for p in prepared:
             target = p.voiding_target
@@ -115,8 +121,14 @@ class RowBuilder:
             ).decode()
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{target}/voided"))
             out.outbox.append(
-                [None, event_id, "xapi.statement.voided", SOURCE, TOPIC, actor, target]
-                + [stored, data]
+                [
+                    None,
+                    event_id,
+                    "xapi.statement.voided",
+                    *(SOURCE, TOPIC, actor, target),
+                    stored,
+                    data,
+                ]
             )
         for p in prepared:
             self._actor_of[p.id] = p.actor_key

@@ -104,7 +104,7 @@ async def latency(
             expected["n"] += len(body)
             await asyncio.sleep(interval)
     deadline = time.monotonic() + 30
-    while result.events < expected["n"] and time.monotonic() < deadline:
+    while result.events < expected["n"] and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     result.seconds = time.perf_counter() - started
     stop.set()
