@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from learnproof_bench.infra import (
     server_url,
 )
 from learnproof_bench.ingest import LoadResult, percentile, post_load
-from learnproof_bench.report import Report, Row, machine_info, print_report
+from learnproof_bench.report import Report, Row, load_avg, machine_info, print_report
 from learnproof_bench.rows import RowBuilder
 
 console = Console(width=160, stderr=True)
@@ -54,15 +55,15 @@ QUICK = Plan(
     mode="quick",
     batches=(1, 10, 100),
     concurrencies=(1, 8, 32),
-    cell_seconds=2.5,
+    cell_seconds=2.0,
     two_worker_cells=(),
-    ceiling_seconds=1.5,
+    ceiling_seconds=1.0,
     ceiling_batches=(1, 100),
     store_size=100_000,
-    query_repeat_c1=20,
-    query_repeat_c8=40,
+    query_repeat_c1=15,
+    query_repeat_c8=30,
     stream_requests=30,
-    replay_seconds=4.0,
+    replay_seconds=3.0,
     actors=5_000,
     pool=10_000,
     store_pool=25_000,
@@ -376,13 +377,21 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         "lrs_pool_size": 10,
     }
     gen = Recycler(StatementGenerator(seed, actors=plan.actors).batch(plan.pool), seed)
-    if "ingest" not in skip:
-        await ingest_phase(plan, report, gen)
-    if "ceiling" not in skip:
-        await ceiling_phase(plan, report, gen)
-    if "query" not in skip:
-        await query_phase(plan, report, seed)
+    phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+        ("ingest", lambda: ingest_phase(plan, report, gen)),
+        ("ceiling", lambda: ceiling_phase(plan, report, gen)),
+        ("query", lambda: query_phase(plan, report, seed)),
+    ]
+    for name, run in phases:
+        if name in skip:
+            continue
+        try:
+            await run()
+        except Exception as exc:  # one broken phase must not lose the others' figures
+            console.print_exception()
+            report.add(Row(scenario=f"{name} phase failed", errors=1, note=repr(exc)[:200]))
     report.targets = targets(report, plan)
+    report.machine["load_avg_at_end"] = load_avg()
     report.duration_s = round(time.perf_counter() - started, 1)
     return report
 

@@ -246,14 +246,30 @@ async def bulk_load(
                 loaded += len(item.statements)
                 if progress is not None:
                     progress(loaded)
-        while loaded < total and built:
-            for template in built:
-                if loaded >= total:
-                    break
-                await write_batch(conn, replay(template, rng, to_micros(now_ms())), "copy")
-                loaded += len(template.statements)
-                if progress is not None:
-                    progress(loaded)
+        # Replays: two connections, so PostgreSQL can use both cores while this one prepares.
+        second = await asyncpg.connect(url)
+        try:
+            jobs = itertools.islice(itertools.cycle(built), max(0, -(-(total - loaded) // chunk)))
+
+            async def writer(c: asyncpg.Connection) -> None:
+                nonlocal loaded
+                for template in jobs:
+                    size = min(len(template.statements), total - loaded)
+                    if size <= 0:
+                        return
+                    item = replay(template, rng, to_micros(now_ms()))
+                    del item.statements[size:]
+                    item.index = [(pos, r) for pos, r in item.index if pos < size]
+                    item.outbox = item.outbox[:size]
+                    loaded += size
+                    await write_batch(c, item, "copy")
+                    if progress is not None:
+                        progress(loaded)
+
+            if built:
+                await asyncio.gather(writer(conn), writer(second))
+        finally:
+            await second.close()
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

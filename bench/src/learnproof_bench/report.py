@@ -63,9 +63,14 @@ def machine_info(pg_version: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "postgres": pg_version,
         "platform": platform.platform(),
-        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "load_avg_at_start": load_avg(),
         "git_commit": _git_commit(),
     }
+
+
+def load_avg() -> list[float]:
+    """1/5/15-minute load averages: the machine is shared, so say how busy it was."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _cpu_model() -> str:

@@ -13,7 +13,7 @@ after a row with a higher ``seq`` became visible. The two dialects get there dif
   transaction's id (``txid`` = ``pg_current_xact_id()``, a 64-bit xid8, stored as BIGINT), and
   readers only read rows whose txid lies below a horizon under which every transaction has
   finished -- ``pg_snapshot_xmin(pg_current_snapshot())``, refined to ignore transactions seen
-  running in *other* databases of the cluster (see ``_PG_HORIZON``). No row can ever appear
+  running in *other* databases of the cluster (see ``PG_HORIZON_SQL``). No row can ever appear
   below that horizon again, so rows are read in ``(txid, seq)`` order and the position is the
   pair. We chose this over serialising appends with a lock because a lock held from append to
   commit would serialise every LRS write transaction; the cost here is only latency: a
@@ -41,7 +41,7 @@ _PG_TXID = "CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)"
 # an xid's database never changes, so excluding those is safe; an xid we cannot place (it ended
 # between the snapshot and the activity read, or its row is hidden) keeps the horizon low.
 # xid8 carries the epoch; backend_xid is 32 bits, hence the modulo.
-_PG_HORIZON = """(
+PG_HORIZON_SQL = """(
   SELECT LEAST(
     CAST(CAST(pg_snapshot_xmax(snap.s) AS TEXT) AS BIGINT),
     (SELECT min(CAST(CAST(x AS TEXT) AS BIGINT)) FROM pg_snapshot_xip(snap.s) AS x
@@ -150,7 +150,7 @@ async def read_after(
     if is_postgres(conn):
         query = query.where(
             sa.tuple_(c.txid, c.seq) > sa.tuple_(sa.literal(after.txid), sa.literal(after.seq)),
-            c.txid < sa.literal_column(_PG_HORIZON),
+            c.txid < sa.literal_column(PG_HORIZON_SQL),
         ).order_by(c.txid, c.seq)
     else:
         query = query.where(c.seq > after.seq).order_by(c.seq)

@@ -61,3 +61,50 @@ async def test_ten_thousand_statements_page_exactly_once(client: httpx.AsyncClie
     assert len(ascending) == len(set(ascending)) == len(posted)
     assert set(ascending) == set(posted)
     assert descending == ascending[::-1]
+
+
+async def test_concurrent_writes_of_one_statement_id_never_fail(client: httpx.AsyncClient) -> None:
+    """Same id from many clients at once: one stores, equal copies are no-ops, others get 409."""
+    sid = str(uuid.uuid4())
+    same = {
+        "id": sid,
+        "actor": {"mbox": "mailto:race@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "https://courses.example.com/race"},
+    }
+    different = {**same, "object": {"id": "https://courses.example.com/other"}}
+    answers = await asyncio.gather(
+        *(client.post("/statements", json=[same if n % 2 else different]) for n in range(20))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) <= {200, 409}, codes
+    stored = (await client.get("/statements", params={"statementId": sid})).json()
+    winner = stored["object"]["id"]
+    # Every request carrying the winner's content was a no-op (200); every other one got 409.
+    for n, answer in enumerate(answers):
+        body = same if n % 2 else different
+        expected = 200 if body["object"]["id"] == winner else 409
+        assert answer.status_code == expected
+
+
+async def test_voiding_racing_its_target_always_voids_it(client: httpx.AsyncClient) -> None:
+    for _ in range(10):
+        target = str(uuid.uuid4())
+        statement = {
+            "id": target,
+            "actor": {"mbox": "mailto:race@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+            "object": {"id": "https://courses.example.com/race"},
+        }
+        voiding = {
+            "actor": {"mbox": "mailto:admin@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+            "object": {"objectType": "StatementRef", "id": target},
+        }
+        answers = await asyncio.gather(
+            client.post("/statements", json=statement), client.post("/statements", json=voiding)
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        assert (await client.get("/statements", params={"statementId": target})).status_code == 404
+        voided = await client.get("/statements", params={"voidedStatementId": target})
+        assert voided.status_code == 200

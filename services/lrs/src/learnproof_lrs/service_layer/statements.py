@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -41,8 +41,22 @@ class StoreResult:
 
 def _now() -> datetime:
     """Now, at the millisecond precision `stored` is written with (so `since` compares exactly)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return _millis(datetime.now(UTC))
+
+
+def _millis(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _touched_ids(batch: Sequence[Any]) -> list[str]:
+    """Statement ids a write must hold: its own and its voiding targets (see statements_repo)."""
+    ids = [str(raw["id"]).lower() for raw in batch if "id" in raw]
+    ids += [
+        str(raw["object"]["id"]).lower()
+        for raw in batch
+        if raw["verb"]["id"] == st.VOIDED_VERB and "id" in raw["object"]
+    ]
+    return ids
 
 
 def _utc_timestamp(value: str, version: str) -> str:
@@ -92,8 +106,8 @@ async def store_statements(
 
     async with db.write() as conn:
         writes = StatementWrites(conn)
-        await writes.lock()
-        stored = _now()
+        txid, db_now = await writes.begin(_touched_ids(batch))
+        stored = _millis(db_now) if db_now is not None else _now()
         prepared = [
             st.prepare(
                 raw,
@@ -113,7 +127,7 @@ async def store_statements(
             elif not statements_equivalent(raw, old.body, version=version):
                 raise Conflict(f"statement {p.id} already exists with different content")
         if fresh:
-            await _write_fresh(writes, principal, fresh, stored, by_sha)
+            await _write_fresh(writes, principal, fresh, stored, by_sha, txid)
     return StoreResult(ids=[p.id for p in prepared])
 
 
@@ -123,6 +137,7 @@ async def _write_fresh(
     fresh: list[st.PreparedStatement],
     stored: datetime,
     by_sha: Mapping[str, Part],
+    txid: int,
 ) -> None:
     store = principal.store_id
     batch_by_id = {p.id: p for p in fresh}
@@ -159,6 +174,7 @@ async def _write_fresh(
             "store_id": store,
             "id": p.id,
             "stored_us": stored_us,
+            "txid": txid,
             "credential_key": principal.key,
             "voided": p.id in to_void,
             "voiding_target": p.voiding_target,
@@ -315,10 +331,14 @@ async def query_statements(
         query = _replace(query, credential_key=principal.key)
     async with db.read() as conn:
         reads = StatementReads(conn)
-        through = await _consistent_through(db, reads, principal.store_id)
-        last = await reads.last_seq(principal.store_id)
-        if query.bound_seq is None:
-            query = _replace(query, bound_seq=last[0] if last is not None else 0)
+        through = await _consistent_through(db, reads)
+        if query.bound_seq is None and query.bound_txid is None:
+            horizon = await reads.horizon()
+            if horizon is not None:
+                query = _replace(query, bound_txid=horizon)
+            else:
+                last = await reads.last_seq(principal.store_id)
+                query = _replace(query, bound_seq=last[0] if last is not None else 0)
         rows = await reads.query(_replace(query, limit=query.limit + 1))
         files: dict[str, tuple[str, bytes]] = {}
         if with_attachments:
@@ -328,28 +348,32 @@ async def query_statements(
     more = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
-        more = {"after_seq": rows[-1].seq, "bound_seq": query.bound_seq}
+        more = {
+            "after_seq": rows[-1].seq,
+            "bound_seq": query.bound_seq,
+            "bound_txid": query.bound_txid,
+        }
     return Page(rows=rows, more=more, consistent_through=through, attachments=files)
 
 
 async def consistent_through(db: Database, principal: Principal) -> datetime:
     """The X-Experience-API-Consistent-Through time for this store (see _consistent_through)."""
     async with db.read() as conn:
-        return await _consistent_through(db, StatementReads(conn), principal.store_id)
+        return await _consistent_through(db, StatementReads(conn))
 
 
-async def _consistent_through(db: Database, reads: StatementReads, store_id: str) -> datetime:
+async def _consistent_through(db: Database, reads: StatementReads) -> datetime:
     """A time up to which every statement is visible to queries.
 
-    Writers read the clock only after taking the commit-order lock, so when no writer holds it,
-    every statement stored before `now` (read first) has committed: the answer is `now`. While
-    a writer is active, it is the `stored` of the newest committed statement.
+    PostgreSQL: the database clock, held back to the start of the oldest writing transaction
+    (see StatementReads.consistent_through). SQLite: `now`, or while this process's single
+    writer is busy, the moment it began.
     """
-    now = _now()
-    if not (db.writing or await reads.writer_active()):
-        return now
-    last = await reads.last_seq(store_id)
-    return datetime.fromtimestamp(last[1] / 1_000_000, tz=UTC) if last is not None else now
+    through = await reads.consistent_through()
+    if through is not None:
+        return _millis(through - timedelta(milliseconds=1))
+    started = db.write_started
+    return _now() if started is None else _millis(started - timedelta(milliseconds=1))
 
 
 def _replace(f: StatementFilter, **changes: Any) -> StatementFilter:

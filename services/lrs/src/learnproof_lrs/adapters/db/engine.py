@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,21 +45,23 @@ class Database:
         if self.is_sqlite:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._write_lock = asyncio.Lock()
+        # SQLite: when the write transaction in progress (if any) began.
+        self.write_started: datetime | None = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction. SQLite allows one writer: queue here instead of 'locked'."""
         if self.is_sqlite:
-            async with self._write_lock, self.engine.begin() as conn:
-                yield conn
+            async with self._write_lock:
+                self.write_started = datetime.now(UTC)
+                try:
+                    async with self.engine.begin() as conn:
+                        yield conn
+                finally:
+                    self.write_started = None
         else:
             async with self.engine.begin() as conn:
                 yield conn
-
-    @property
-    def writing(self) -> bool:
-        """SQLite: whether this process is inside a write transaction now."""
-        return self._write_lock.locked()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from learnproof_events.outbox import PG_HORIZON_SQL
 from learnproof_lrs.adapters.db.tables import (
     activities,
     attachments,
@@ -19,10 +21,25 @@ from learnproof_lrs.adapters.db.tables import (
     stores,
 )
 
-# A fixed key for PostgreSQL's transaction-scoped advisory lock: statement writers take it
-# before they read the clock and draw sequence numbers, so `seq` and `stored` commit in order.
-# Keyset paging and X-Experience-API-Consistent-Through then never skip a late commit.
-_WRITE_LOCK_KEY = 0x4C50_0001
+# Commit order without a global lock (which would serialise every commit's WAL flush and rule
+# out group commit). Writers lock only the statement ids they touch (their own ids, voiding
+# targets), so two requests about the same statement serialise and disjoint ones do not. Each
+# row records its transaction id; readers take only rows whose transaction is below the
+# horizon under which every transaction of this database has finished (the outbox's rule), so
+# a page never misses a statement that commits late. `stored` comes from the database clock,
+# which is also the clock of pg_stat_activity.xact_start used for Consistent-Through.
+_BEGIN_WRITE = sa.text(
+    "SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) AS txid,"
+    " clock_timestamp() AS now,"
+    " (SELECT count(pg_advisory_xact_lock(h)) FROM ("
+    "   SELECT DISTINCT hashtextextended(x, 1281) AS h"
+    "   FROM unnest(CAST(:ids AS TEXT[])) AS x ORDER BY h) AS locks) AS locked"
+)
+_CONSISTENT_THROUGH = sa.text(
+    "SELECT clock_timestamp() AS now, (SELECT min(xact_start) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND backend_xid IS NOT NULL"
+    " AND pid <> pg_backend_pid()) AS oldest"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +69,8 @@ class StatementFilter:
     ascending: bool = False
     credential_key: str | None = None  # statements/read/mine
     after_seq: int | None = None  # keyset cursor (exclusive)
-    bound_seq: int | None = None  # the snapshot the first page saw
+    bound_seq: int | None = None  # SQLite: the last seq the first page saw
+    bound_txid: int | None = None  # PostgreSQL: the horizon the first page saw
     limit: int = 100
 
 
@@ -85,11 +103,15 @@ class StatementWrites:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def lock(self) -> None:
-        if self.conn.dialect.name == "postgresql":
-            await self.conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK_KEY}
-            )
+    async def begin(self, statement_ids: Iterable[str]) -> tuple[int, datetime | None]:
+        """Lock the statement ids this write touches; (transaction id, database clock).
+
+        SQLite: (0, None) — the single in-process writer already serialises everything.
+        """
+        if self.conn.dialect.name != "postgresql":
+            return 0, None
+        row = (await self.conn.execute(_BEGIN_WRITE, {"ids": sorted(set(statement_ids))})).one()
+        return int(row.txid), row.now
 
     async def find(self, store_id: str, ids: Iterable[str]) -> dict[str, StoredRow]:
         ids = list(set(ids))
@@ -233,18 +255,26 @@ class StatementReads:
         row = result.first()
         return _row(row) if row is not None else None
 
-    async def writer_active(self) -> bool:
-        """Whether a statement write holds the commit-order lock right now (PostgreSQL)."""
+    async def consistent_through(self) -> datetime | None:
+        """PostgreSQL: the database clock, or the start of the oldest writing transaction.
+
+        Every statement's `stored` is read from the clock inside its transaction, after that
+        transaction started; so all statements stored before the oldest running writer began
+        have committed. SQLite: None (the caller decides from its in-process writer).
+        """
         if self.conn.dialect.name != "postgresql":
-            return False
-        result = await self.conn.execute(
-            sa.text(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-                " AND classid = 0 AND objid = :k AND objsubid = 1 AND granted)"
-            ),
-            {"k": _WRITE_LOCK_KEY},
+            return None
+        row = (await self.conn.execute(_CONSISTENT_THROUGH)).one()
+        now: datetime = row.now
+        return now if row.oldest is None else min(now, row.oldest)
+
+    async def horizon(self) -> int | None:
+        """PostgreSQL: the transaction id below which every transaction has finished."""
+        if self.conn.dialect.name != "postgresql":
+            return None
+        return int(
+            (await self.conn.execute(sa.select(sa.literal_column(PG_HORIZON_SQL)))).scalar_one()
         )
-        return bool(result.scalar_one())
 
     async def last_seq(self, store_id: str) -> tuple[int, int] | None:
         """(seq, stored_us) of the newest committed statement of the store."""
@@ -285,6 +315,8 @@ class StatementReads:
             query = query.where(statements.c.credential_key == f.credential_key)
         if f.bound_seq is not None:
             query = query.where(statements.c.seq <= f.bound_seq)
+        if f.bound_txid is not None:
+            query = query.where(statements.c.txid < f.bound_txid)
         if f.after_seq is not None:
             query = query.where(
                 statements.c.seq > f.after_seq if f.ascending else statements.c.seq < f.after_seq

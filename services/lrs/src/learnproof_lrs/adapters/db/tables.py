@@ -40,6 +40,9 @@ statements = sa.Table(
     sa.Column("store_id", sa.String(64), nullable=False),
     sa.Column("id", sa.String(36), nullable=False),
     sa.Column("stored_us", sa.BigInteger, nullable=False),
+    # The writing transaction's id (PostgreSQL xid8; 0 on SQLite): queries read only rows below
+    # the horizon under which every transaction has finished, so a late commit is never skipped.
+    sa.Column("txid", sa.BigInteger, nullable=False, default=0),
     sa.Column("credential_key", sa.String(128), nullable=False),
     sa.Column("voided", sa.Boolean, nullable=False, default=False),
     sa.Column("voiding_target", sa.String(36), nullable=True),

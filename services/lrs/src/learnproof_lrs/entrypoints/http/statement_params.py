@@ -152,6 +152,7 @@ def encode_more(request: GetRequest, more: Mapping[str, Any]) -> str:
         "att": request.attachments,
         "after": more["after_seq"],
         "bound": more["bound_seq"],
+        "horizon": more["bound_txid"],
     }
     return base64.urlsafe_b64encode(orjson.dumps(state)).decode().rstrip("=")
 
@@ -184,7 +185,8 @@ def decode_more(token: str, store_id: str) -> GetRequest:
             ascending=bool(asc),
             limit=int(limit),
             after_seq=int(state["after"]),
-            bound_seq=int(state["bound"]),
+            bound_seq=None if state["bound"] is None else int(state["bound"]),
+            bound_txid=None if state["horizon"] is None else int(state["horizon"]),
         )
         return GetRequest(None, False, str(state["fmt"]), bool(state["att"]), filt)
     except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

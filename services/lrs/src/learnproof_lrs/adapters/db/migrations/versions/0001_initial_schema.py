@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:31:58.151528
+Create Date: 2026-12-03 17:57:13.987890
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def upgrade() -> None:
     sa.Column('store_id', sa.String(length=64), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('stored_us', sa.BigInteger(), nullable=False),
+    sa.Column('txid', sa.BigInteger(), nullable=False),
     sa.Column('credential_key', sa.String(length=128), nullable=False),
     sa.Column('voided', sa.Boolean(), nullable=False),
     sa.Column('voiding_target', sa.String(length=36), nullable=True),
