@@ -60,10 +60,10 @@ def test_bench_rows_match_the_lrs_layout() -> None:
     raws = StatementGenerator(3, actors=200).batch(400)
     batch = builder.build(raws, now_ms())
     assert len(batch.statements) == 400
-    assert all(len(r) == 8 for r in batch.statements)
+    assert all(len(r) == 9 for r in batch.statements)
     # every statement has at least its verb, actor and object index rows
     assert len(batch.index) >= 3 * 400
     stored = [r for r in batch.outbox if r[2] == "xapi.statement.stored"]
     assert len(stored) == 400
-    body = orjson.loads(batch.statements[0][7])
+    body = orjson.loads(batch.statements[0][8])
     assert {"id", "stored", "authority", "version", "timestamp"} <= body.keys()

@@ -213,7 +213,7 @@ async def ceiling_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                     method=method,
                     lock=lock,
                 )
-                name = f"ceiling {method}" + (" +lock" if lock else "")
+                name = f"ceiling {method}" + (" +id locks" if lock else "")
                 report.add(
                     Row(
                         scenario=name,
@@ -222,7 +222,7 @@ async def ceiling_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                         statements_per_s=round(r.per_s, 1),
                         count=r.statements,
                         seconds=round(r.seconds, 2),
-                        note="with the LRS's advisory lock" if lock else "",
+                        note="with the LRS's per-statement-id advisory locks" if lock else "",
                     )
                 )
                 if not lock:

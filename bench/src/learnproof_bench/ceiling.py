@@ -30,7 +30,12 @@ _RESERVE = (
     " CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) FROM generate_series(1, $1)"
 )
 _VOID = "UPDATE statements SET voided = true WHERE store_id = $1 AND id = any($2::text[])"
-_LOCK = "SELECT pg_advisory_xact_lock(1280311297)"  # the LRS's key 0x4C50_0001
+# The LRS's per-statement-id locks (its own ids and voiding targets), as statements_repo takes
+# them in its first round trip.
+_LOCK = (
+    "SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT hashtextextended(x, 1281) AS h"
+    " FROM unnest($1::text[]) AS x ORDER BY h) AS locks"
+)
 
 
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
@@ -44,10 +49,12 @@ async def write_batch(
     """One transaction: reserve seqs (+ txid) in one round trip, write the three tables."""
     async with conn.transaction():
         if lock:
-            await conn.execute(_LOCK)
+            ids = [r[2] for r in batch.statements] + [r[7] for r in batch.statements if r[7]]
+            await conn.execute(_LOCK, ids)
         seqs, txid = await conn.fetchrow(_RESERVE, len(batch.statements))
         for row, seq in zip(batch.statements, seqs, strict=True):
             row[0] = seq
+            row[4] = txid
         index = [[*r[:3], seqs[pos], r[4]] for pos, r in batch.index]
         outbox = [[txid, *r[1:]] for r in batch.outbox]
         if method == "copy":
@@ -162,13 +169,13 @@ def replay(template: PreparedBatch, rng: random.Random, stored_us: int) -> Prepa
     statements = []
     for row in template.statements:
         old, new = row[2], fresh[row[2]]
-        body: bytes = row[7].replace(old.encode(), new.encode())
-        target = row[6]
+        body: bytes = row[8].replace(old.encode(), new.encode())
+        target = row[7]
         if target is not None and target in fresh:
             body = body.replace(target.encode(), fresh[target].encode())
             target = fresh[target]
-        statements.append([None, row[1], new, stored_us, row[4], row[5], target, body])
-    target_of = {r[2]: r[6] for r in template.statements if r[6] is not None}
+        statements.append([None, row[1], new, stored_us, None, row[5], row[6], target, body])
+    target_of = {r[2]: r[7] for r in template.statements if r[7] is not None}
     voider_of = {t: sid for sid, t in target_of.items()}
     outbox = []
     for row in template.outbox:

@@ -25,6 +25,7 @@ STATEMENT_COLUMNS = (
     "store_id",
     "id",
     "stored_us",
+    "txid",
     "credential_key",
     "voided",
     "voiding_target",
@@ -80,6 +81,7 @@ class RowBuilder:
                     store,
                     p.id,
                     stored_us,
+                    None,  # txid, filled in by the loader
                     self.key,
                     p.id in voided_here,
                     p.voiding_target,

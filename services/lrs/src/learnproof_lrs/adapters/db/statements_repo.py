@@ -42,15 +42,45 @@ _CONSISTENT_THROUGH = sa.text(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class StoredRow:
-    seq: int
-    id: str
-    stored_us: int
-    voided: bool
-    voiding_target: str | None
-    credential_key: str
-    body: dict[str, Any]
+    """A stored statement row. `raw` is the JSON as stored; `body` parses it on first use, so
+    `format=exact` answers can splice the stored bytes without a parse/serialise round trip."""
+
+    __slots__ = (
+        "_body",
+        "credential_key",
+        "id",
+        "raw",
+        "seq",
+        "stored_us",
+        "voided",
+        "voiding_target",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        id: str,
+        stored_us: int,
+        voided: bool,
+        voiding_target: str | None,
+        credential_key: str,
+        raw: bytes,
+    ) -> None:
+        self.seq = seq
+        self.id = id
+        self.stored_us = stored_us
+        self.voided = voided
+        self.voiding_target = voiding_target
+        self.credential_key = credential_key
+        self.raw = raw
+        self._body: dict[str, Any] | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        if self._body is None:
+            self._body = orjson.loads(self.raw)
+        return self._body
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +112,7 @@ def _row(r: Any) -> StoredRow:
         voided=bool(r.voided),
         voiding_target=r.voiding_target,
         credential_key=r.credential_key,
-        body=orjson.loads(r.body),
+        raw=bytes(r.body),
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from learnproof_lrs.adapters.db.statements_repo import StoredRow
 from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.domain.auth import Principal
 from learnproof_lrs.domain.errors import BadRequest, LrsError
@@ -83,10 +83,9 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
         row, files = await service.get_statement(
             lrs.db, principal, get.statement_id, voided=get.voided, with_attachments=get.attachments
         )
-        document: Any = format_statement(row.body, get.fmt, languages)
         if version == V200:
             headers["Last-Modified"] = _http_date(row.stored_us)
-        return _answer(document, files, get.attachments, headers)
+        return _answer(_render(row, get.fmt, languages), files, get.attachments, headers)
     assert get.filter is not None
     page = await service.query_statements(
         lrs.db, principal, get.filter, with_attachments=get.attachments
@@ -94,10 +93,13 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
     more = ""
     if page.more is not None:
         more = f"{lrs.settings.base_path}/statements?more={encode_more(get, page.more)}"
-    document = {
-        "statements": [format_statement(r.body, get.fmt, languages) for r in page.rows],
-        "more": more,
-    }
+    document = (
+        b'{"statements":['
+        + b",".join(_render(r, get.fmt, languages) for r in page.rows)
+        + b'],"more":'
+        + orjson.dumps(more)
+        + b"}"
+    )
     if page.consistent_through is not None:
         headers[CONSISTENT_THROUGH] = format_stored(page.consistent_through)
     if version == V200 and page.rows:
@@ -109,10 +111,17 @@ def _http_date(stored_us: int) -> str:
     return format_datetime(datetime.fromtimestamp(stored_us / 1_000_000, tz=UTC), usegmt=True)
 
 
+def _render(row: StoredRow, fmt: str, languages: list[str]) -> bytes:
+    """One statement as JSON; `exact` is the stored bytes themselves."""
+    if fmt == "exact":
+        return row.raw
+    return orjson.dumps(format_statement(row.body, fmt, languages))
+
+
 def _answer(
-    document: Any, files: dict[str, tuple[str, bytes]], multipart: bool, headers: dict[str, str]
+    document: bytes, files: dict[str, tuple[str, bytes]], multipart: bool, headers: dict[str, str]
 ) -> Response:
-    payload = orjson.dumps(document)
+    payload = document
     if not multipart:
         return Response(payload, media_type="application/json", headers=headers)
     body, content_type = build_multipart_mixed(
