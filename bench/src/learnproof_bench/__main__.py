@@ -376,6 +376,7 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         "store_pool": plan.store_pool,
         "lrs_pool_size": 10,
     }
+    Path(".bench/server.log").unlink(missing_ok=True)  # noqa: ASYNC240 - once, before any load
     gen = Recycler(StatementGenerator(seed, actors=plan.actors).batch(plan.pool), seed)
     phases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("ingest", lambda: ingest_phase(plan, report, gen)),

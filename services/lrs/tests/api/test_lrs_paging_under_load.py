@@ -108,3 +108,27 @@ async def test_voiding_racing_its_target_always_voids_it(client: httpx.AsyncClie
         assert (await client.get("/statements", params={"statementId": target})).status_code == 404
         voided = await client.get("/statements", params={"voidedStatementId": target})
         assert voided.status_code == 200
+
+
+async def test_concurrent_first_definitions_of_one_activity_never_fail(
+    client: httpx.AsyncClient,
+) -> None:
+    """Many batches defining the same new activities at once (canonical definitions upserted)."""
+    activities = [f"https://courses.example.com/new/{n}" for n in range(5)]
+
+    def batch(lang: str) -> list[dict[str, object]]:
+        return [
+            {
+                "actor": {"mbox": f"mailto:{lang}@example.com"},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+                "object": {"id": a, "definition": {"name": {lang: f"name {lang}"}}},
+            }
+            for a in (activities if lang < "m" else activities[::-1])
+        ]
+
+    langs = ["de", "en", "fr", "it", "nl", "pt", "sv", "es", "fi", "pl"]
+    answers = await asyncio.gather(*(client.post("/statements", json=batch(x)) for x in langs))
+    assert [a.status_code for a in answers] == [200] * len(langs)
+    got = await client.get("/activities", params={"activityId": activities[0]})
+    assert got.status_code == 200
+    assert got.json()["definition"]["name"]  # one of the writers' names is canonical

@@ -69,3 +69,13 @@ class UnsupportedMediaType(LrsError):
     """The Content-Type cannot be processed for this resource (415 is not used by xAPI: 400)."""
 
     status = 400
+
+
+class ServiceUnavailable(LrsError):
+    """The database could not answer in time (a query over its time limit); retry later (503)."""
+
+    status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers["Retry-After"] = "1"

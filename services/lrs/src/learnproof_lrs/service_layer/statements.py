@@ -228,7 +228,7 @@ async def _merge_definitions(
     for aid, definition in incoming:
         merged[aid] = st.merge_definition(merged.get(aid, {}), definition)
     changed = {aid: d for aid, d in merged.items() if known.get(aid) != d}
-    await writes.save_definitions(store, changed, known.keys())
+    await writes.save_definitions(store, changed)
 
 
 def _events(

@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from learnproof_lrs.domain.errors import ServiceUnavailable
 
 
 def normalise_url(url: str) -> str:
@@ -55,21 +58,35 @@ class Database:
             async with self._write_lock:
                 self.write_started = datetime.now(UTC)
                 try:
-                    async with self.engine.begin() as conn:
+                    async with _timeouts_as_503(), self.engine.begin() as conn:
                         yield conn
                 finally:
                     self.write_started = None
         else:
-            async with self.engine.begin() as conn:
+            async with _timeouts_as_503(), self.engine.begin() as conn:
+                # The query timeout guards reads; a write may wait longer for its locks.
+                await conn.execute(sa.text("SET LOCAL statement_timeout = '120s'"))
                 yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+        async with _timeouts_as_503(), self.engine.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _timeouts_as_503() -> AsyncIterator[None]:
+    """A statement cancelled by its time limit (or a busy SQLite file) is a 503, not a 500."""
+    try:
+        yield
+    except DBAPIError as exc:
+        text = str(exc.orig).lower()
+        if "statement timeout" in text or "database is locked" in text:
+            raise ServiceUnavailable("the database did not answer in time; retry") from exc
+        raise
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

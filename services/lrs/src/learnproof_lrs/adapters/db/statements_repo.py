@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from learnproof_events.outbox import PG_HORIZON_SQL
@@ -242,32 +244,26 @@ class StatementWrites:
         )
         return {r.activity_id: orjson.loads(r.definition) for r in result}
 
-    async def save_definitions(
-        self, store_id: str, merged: dict[str, dict[str, Any]], existing: Iterable[str]
-    ) -> None:
-        known = set(existing)
-        new_rows = [
-            {"store_id": store_id, "activity_id": aid, "definition": orjson.dumps(d)}
-            for aid, d in merged.items()
-            if aid not in known
+    async def save_definitions(self, store_id: str, merged: dict[str, dict[str, Any]]) -> None:
+        """Upsert merged definitions in one statement. Rows go in activity-id order so that
+        concurrent writers lock them in the same order (no deadlock), and ON CONFLICT makes a
+        concurrent first definition of the same activity an update, not a unique violation."""
+        if not merged:
+            return
+        rows = [
+            {"store_id": store_id, "activity_id": aid, "definition": orjson.dumps(merged[aid])}
+            for aid in sorted(merged)
         ]
-        if new_rows:
-            await self.conn.execute(sa.insert(activities), new_rows)
-        changed = [
-            {"b_store": store_id, "b_id": aid, "b_def": orjson.dumps(d)}
-            for aid, d in merged.items()
-            if aid in known
-        ]
-        if changed:
-            await self.conn.execute(
-                sa.update(activities)
-                .where(
-                    activities.c.store_id == sa.bindparam("b_store"),
-                    activities.c.activity_id == sa.bindparam("b_id"),
-                )
-                .values(definition=sa.bindparam("b_def")),
-                changed,
-            )
+        insert = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(
+            activities
+        )
+        await self.conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[activities.c.store_id, activities.c.activity_id],
+                set_={"definition": insert.excluded.definition},
+            ),
+            rows,
+        )
 
 
 class StatementReads:
