@@ -14,7 +14,13 @@ import asyncpg
 from rich.console import Console
 
 from learnproof_bench import ceiling, queries, stream
-from learnproof_bench.generator import Recycler, StatementGenerator
+from learnproof_bench.generator import (
+    ACTIVITIES_PER_COURSE,
+    COURSES,
+    VOIDED,
+    Recycler,
+    StatementGenerator,
+)
 from learnproof_bench.infra import (
     BENCH_KEY,
     RssSampler,
@@ -55,18 +61,18 @@ QUICK = Plan(
     mode="quick",
     batches=(1, 10, 100),
     concurrencies=(1, 8, 32),
-    cell_seconds=2.0,
+    cell_seconds=1.5,
     two_worker_cells=(),
     ceiling_seconds=1.0,
     ceiling_batches=(1, 100),
     store_size=100_000,
-    query_repeat_c1=15,
-    query_repeat_c8=30,
+    query_repeat_c1=12,
+    query_repeat_c8=24,
     stream_requests=30,
     replay_seconds=3.0,
     actors=5_000,
     pool=10_000,
-    store_pool=25_000,
+    store_pool=10_000,
 )
 FULL = Plan(
     mode="full",
@@ -114,6 +120,37 @@ def _ingest_row(
     )
 
 
+async def define_activities(base: str) -> None:
+    """POST one statement per activity first, serially (a course import).
+
+    The LRS inserts a new activity's definition inside the statement transaction; concurrent
+    first definitions of one activity collide (unique violation -> 500, lock waits up to the
+    statement timeout), which would dominate the first concurrent cells. See the report.
+    """
+    gen = StatementGenerator(99, actors=100)
+    statements = []
+    for index in range(COURSES * ACTIVITIES_PER_COURSE):
+        statement = gen.statement()
+        statement.pop("id", None)
+        if statement["verb"]["id"] == VOIDED:
+            continue
+        statement["object"] = {
+            "objectType": "Activity",
+            "id": StatementGenerator.activity_id(index),
+            "definition": gen.definition(index),
+        }
+        statements.append(statement)
+    chunks = iter([statements[i : i + 100] for i in range(0, len(statements), 100)])
+    await post_load(
+        base,
+        lambda _n: next(chunks),
+        batch=100,
+        concurrency=1,
+        seconds=60.0,
+        max_requests=-(-len(statements) // 100),
+    )
+
+
 async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
     """The LRS over HTTP: each (batch, concurrency) cell, then a few with 2 workers; stream."""
     async with fresh_database("ingest") as url:
@@ -122,7 +159,8 @@ async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
         sampler = RssSampler(server)
         sampler.start()
         try:
-            _say(f"LRS up on {server.base} (1 worker); warming up")
+            _say(f"LRS up on {server.base} (1 worker); defining the activities, warming up")
+            await define_activities(server.base)
             await post_load(server.base, gen.batch, batch=10, concurrency=4, seconds=2.0)
             _say("stream: stored -> consumed latency (embedded OutboxLogSource on PostgreSQL)")
             s = await stream.latency(

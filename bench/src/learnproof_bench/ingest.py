@@ -15,6 +15,8 @@ import psutil  # type: ignore[import-untyped]
 
 from learnproof_bench.infra import BENCH_KEY, BENCH_SECRET
 
+GRACE_SECONDS = 10.0
+
 
 def auth_headers() -> dict[str, str]:
     token = base64.b64encode(f"{BENCH_KEY}:{BENCH_SECRET}".encode()).decode()
@@ -104,7 +106,16 @@ async def post_load(
         me = psutil.Process()
         cpu0 = me.cpu_times()
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        # Requests still in flight GRACE seconds after the time box are abandoned and counted
+        # as errors, so a stalled server cannot stretch a cell (or the quick mode) by minutes.
+        _, pending = await asyncio.wait(tasks, timeout=seconds + GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            result.errors += len(pending)
+            result.error_samples.append(f"{len(pending)} requests abandoned after the time box")
         result.seconds = time.perf_counter() - started
         cpu1 = me.cpu_times()
     used = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)

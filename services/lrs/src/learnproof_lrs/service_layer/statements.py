@@ -350,6 +350,7 @@ async def query_statements(
         rows = rows[: query.limit]
         more = {
             "after_seq": rows[-1].seq,
+            "after_stored_us": rows[-1].stored_us,
             "bound_seq": query.bound_seq,
             "bound_txid": query.bound_txid,
         }

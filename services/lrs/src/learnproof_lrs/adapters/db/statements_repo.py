@@ -100,7 +100,8 @@ class StatementFilter:
     until_us: int | None = None
     ascending: bool = False
     credential_key: str | None = None  # statements/read/mine
-    after_seq: int | None = None  # keyset cursor (exclusive)
+    after_seq: int | None = None  # keyset cursor (exclusive): (after_stored_us, after_seq)
+    after_stored_us: int | None = None
     bound_seq: int | None = None  # SQLite: the last seq the first page saw
     bound_txid: int | None = None  # PostgreSQL: the horizon the first page saw
     limit: int = 100
@@ -343,12 +344,17 @@ class StatementReads:
             query = query.where(statements.c.seq <= f.bound_seq)
         if f.bound_txid is not None:
             query = query.where(statements.c.txid < f.bound_txid)
-        if f.after_seq is not None:
-            query = query.where(
-                statements.c.seq > f.after_seq if f.ascending else statements.c.seq < f.after_seq
-            )
-        order = statements.c.seq.asc() if f.ascending else statements.c.seq.desc()
-        result = await self.conn.execute(query.order_by(order).limit(f.limit))
+        # Results are ordered by `stored` (xAPI), ties by seq; the keyset is that pair, served
+        # by the (store_id, stored_us, seq) index for since/until windows and plain listings.
+        key = sa.tuple_(statements.c.stored_us, statements.c.seq)
+        if f.after_seq is not None and f.after_stored_us is not None:
+            cursor = sa.tuple_(sa.literal(f.after_stored_us), sa.literal(f.after_seq))
+            query = query.where(key > cursor if f.ascending else key < cursor)
+        if f.ascending:
+            order = (statements.c.stored_us.asc(), statements.c.seq.asc())
+        else:
+            order = (statements.c.stored_us.desc(), statements.c.seq.desc())
+        result = await self.conn.execute(query.order_by(*order).limit(f.limit))
         return [_row(r) for r in result]
 
     async def attachment_contents(

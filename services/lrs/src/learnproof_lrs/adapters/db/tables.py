@@ -49,7 +49,7 @@ statements = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.UniqueConstraint("store_id", "id", name="uq_statements_store_id"),
     sa.Index("ix_statements_store_seq", "store_id", "seq"),
-    sa.Index("ix_statements_store_stored", "store_id", "stored_us"),
+    sa.Index("ix_statements_store_stored_seq", "store_id", "stored_us", "seq"),
     sa.Index("ix_statements_voiding_target", "store_id", "voiding_target"),
 )
 

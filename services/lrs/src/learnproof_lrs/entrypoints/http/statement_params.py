@@ -150,7 +150,7 @@ def encode_more(request: GetRequest, more: Mapping[str, Any]) -> str:
         ],
         "fmt": request.fmt,
         "att": request.attachments,
-        "after": more["after_seq"],
+        "after": [more["after_stored_us"], more["after_seq"]],
         "bound": more["bound_seq"],
         "horizon": more["bound_txid"],
     }
@@ -184,7 +184,8 @@ def decode_more(token: str, store_id: str) -> GetRequest:
             until_us=until,
             ascending=bool(asc),
             limit=int(limit),
-            after_seq=int(state["after"]),
+            after_stored_us=int(state["after"][0]),
+            after_seq=int(state["after"][1]),
             bound_seq=None if state["bound"] is None else int(state["bound"]),
             bound_txid=None if state["horizon"] is None else int(state["horizon"]),
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:57:13.987890
+Create Date: 2026-12-03 18:18:22.590190
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.create_index('ix_statements_store_seq', ['store_id', 'seq'], unique=False)
-        batch_op.create_index('ix_statements_store_stored', ['store_id', 'stored_us'], unique=False)
+        batch_op.create_index('ix_statements_store_stored_seq', ['store_id', 'stored_us', 'seq'], unique=False)
         batch_op.create_index('ix_statements_voiding_target', ['store_id', 'voiding_target'], unique=False)
 
     op.create_table('stores',
@@ -120,7 +120,7 @@ def downgrade() -> None:
     op.drop_table('stores')
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.drop_index('ix_statements_voiding_target')
-        batch_op.drop_index('ix_statements_store_stored')
+        batch_op.drop_index('ix_statements_store_stored_seq')
         batch_op.drop_index('ix_statements_store_seq')
 
     op.drop_table('statements')
