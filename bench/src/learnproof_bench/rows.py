@@ -31,7 +31,7 @@ STATEMENT_COLUMNS = (
     "voiding_target",
     "body",
 )
-INDEX_COLUMNS = ("store_id", "kind", "value", "seq", "is_primary")
+INDEX_COLUMNS = ("store_id", "kind", "value", "seq", "is_primary", "stored_us")
 OUTBOX_COLUMNS = ("txid", "event_id", "type", "source", "topic", "key", "subject", "time", "data")
 
 
@@ -89,7 +89,7 @@ class RowBuilder:
                 ]
             )
             for kind, value, primary in st.collapse_index(p.index):
-                out.index.append((position, [store, kind, value, None, primary]))
+                out.index.append((position, [store, kind, value, None, primary, stored_us]))
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{p.id}/stored"))
             data = encode_data({"store": store, "statement": p.body}).decode()
             out.outbox.append(

@@ -193,7 +193,14 @@ async def _write_fresh(
             elif p.statement_ref in batch_by_id:
                 own.extend(batch_by_id[p.statement_ref].index)
         index_rows.extend(
-            {"store_id": store, "kind": k, "value": v, "seq": seq, "is_primary": primary}
+            {
+                "store_id": store,
+                "kind": k,
+                "value": v,
+                "seq": seq,
+                "is_primary": primary,
+                "stored_us": stored_us,
+            }
             for k, v, primary in st.collapse_index(own)
         )
     await writes.insert_index(index_rows)

@@ -315,17 +315,39 @@ class StatementReads:
         return (row.seq, row.stored_us) if row is not None else None
 
     async def query(self, f: StatementFilter) -> list[StoredRow]:
-        query = sa.select(*_COLUMNS).where(
-            statements.c.store_id == f.store_id, statements.c.voided == sa.false()
-        )
-        for kind, value, related in (
-            ("a", f.agent, f.related_agents),
-            ("v", f.verb, False),
-            ("c", f.activity, f.related_activities),
-            ("r", f.registration, False),
-        ):
-            if value is None:
-                continue
+        """One page in `stored` order (ties by seq), keyset on that pair.
+
+        With an agent / verb / activity / registration filter, the first one drives the query
+        through the (store, kind, value, stored, seq) index, so a hot agent or activity costs
+        one ordered index walk; the other filters are semi-joins. Without one, the
+        (store, stored, seq) index of the statements table serves.
+        """
+        filters = [
+            (kind, value, related)
+            for kind, value, related in (
+                ("a", f.agent, f.related_agents),
+                ("v", f.verb, False),
+                ("c", f.activity, f.related_activities),
+                ("r", f.registration, False),
+            )
+            if value is not None
+        ]
+        if filters:
+            kind, value, related = filters[0]
+            drv = statement_index.alias("drv")
+            stored_col, seq_col = drv.c.stored_us, drv.c.seq
+            query = (
+                sa.select(*_COLUMNS)
+                .select_from(drv.join(statements, statements.c.seq == drv.c.seq))
+                .where(drv.c.store_id == f.store_id, drv.c.kind == kind, drv.c.value == value)
+            )
+            if not related:
+                query = query.where(drv.c.is_primary == sa.true())
+        else:
+            stored_col, seq_col = statements.c.stored_us, statements.c.seq
+            query = sa.select(*_COLUMNS)
+        query = query.where(statements.c.store_id == f.store_id, statements.c.voided == sa.false())
+        for kind, value, related in filters[1:]:
             sub = sa.select(statement_index.c.seq).where(
                 statement_index.c.store_id == f.store_id,
                 statement_index.c.kind == kind,
@@ -335,25 +357,23 @@ class StatementReads:
                 sub = sub.where(statement_index.c.is_primary == sa.true())
             query = query.where(statements.c.seq.in_(sub))
         if f.since_us is not None:
-            query = query.where(statements.c.stored_us > f.since_us)
+            query = query.where(stored_col > f.since_us)
         if f.until_us is not None:
-            query = query.where(statements.c.stored_us <= f.until_us)
+            query = query.where(stored_col <= f.until_us)
         if f.credential_key is not None:
             query = query.where(statements.c.credential_key == f.credential_key)
         if f.bound_seq is not None:
             query = query.where(statements.c.seq <= f.bound_seq)
         if f.bound_txid is not None:
             query = query.where(statements.c.txid < f.bound_txid)
-        # Results are ordered by `stored` (xAPI), ties by seq; the keyset is that pair, served
-        # by the (store_id, stored_us, seq) index for since/until windows and plain listings.
-        key = sa.tuple_(statements.c.stored_us, statements.c.seq)
+        key = sa.tuple_(stored_col, seq_col)
         if f.after_seq is not None and f.after_stored_us is not None:
             cursor = sa.tuple_(sa.literal(f.after_stored_us), sa.literal(f.after_seq))
             query = query.where(key > cursor if f.ascending else key < cursor)
         if f.ascending:
-            order = (statements.c.stored_us.asc(), statements.c.seq.asc())
+            order = (stored_col.asc(), seq_col.asc())
         else:
-            order = (statements.c.stored_us.desc(), statements.c.seq.desc())
+            order = (stored_col.desc(), seq_col.desc())
         result = await self.conn.execute(query.order_by(*order).limit(f.limit))
         return [_row(r) for r in result]
 

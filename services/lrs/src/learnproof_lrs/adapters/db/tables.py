@@ -63,7 +63,10 @@ statement_index = sa.Table(
     sa.Column("value", sa.Text, primary_key=True),
     sa.Column("seq", sa.BigInteger, primary_key=True),
     sa.Column("is_primary", sa.Boolean, nullable=False),
+    # The statement's `stored`, so a filtered query walks this index in result order.
+    sa.Column("stored_us", sa.BigInteger, nullable=False),
     sa.Index("ix_statement_index_seq", "seq"),
+    sa.Index("ix_statement_index_order", "store_id", "kind", "value", "stored_us", "seq"),
 )
 
 attachments = sa.Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 18:18:22.590190
+Create Date: 2026-12-03 18:30:27.650872
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('is_primary', sa.Boolean(), nullable=False),
+    sa.Column('stored_us', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('store_id', 'kind', 'value', 'seq')
     )
     with op.batch_alter_table('statement_index', schema=None) as batch_op:
+        batch_op.create_index('ix_statement_index_order', ['store_id', 'kind', 'value', 'stored_us', 'seq'], unique=False)
         batch_op.create_index('ix_statement_index_seq', ['seq'], unique=False)
 
     op.create_table('statements',
@@ -126,6 +128,7 @@ def downgrade() -> None:
     op.drop_table('statements')
     with op.batch_alter_table('statement_index', schema=None) as batch_op:
         batch_op.drop_index('ix_statement_index_seq')
+        batch_op.drop_index('ix_statement_index_order')
 
     op.drop_table('statement_index')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
