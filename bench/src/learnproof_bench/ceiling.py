@@ -55,7 +55,7 @@ async def write_batch(
         for row, seq in zip(batch.statements, seqs, strict=True):
             row[0] = seq
             row[4] = txid
-        index = [[*r[:3], seqs[pos], r[4]] for pos, r in batch.index]
+        index = [[*r[:3], seqs[pos], *r[4:]] for pos, r in batch.index]
         outbox = [[txid, *r[1:]] for r in batch.outbox]
         if method == "copy":
             await conn.copy_records_to_table(
@@ -162,7 +162,7 @@ def _uuid(rng: random.Random) -> str:
 
 def replay(template: PreparedBatch, rng: random.Random, stored_us: int) -> PreparedBatch:
     """The template's rows again as new statements: fresh ids (in the JSON bodies and events
-    too, a same-length byte replacement), this load's `stored_us`; index rows are unchanged."""
+    too, a same-length byte replacement), this load's `stored_us` (also on the index rows)."""
     fresh: dict[str, str] = {}
     for row in template.statements:
         fresh[row[2]] = _uuid(rng)
@@ -195,7 +195,7 @@ def replay(template: PreparedBatch, rng: random.Random, stored_us: int) -> Prepa
         )
     return PreparedBatch(
         statements=statements,
-        index=template.index,
+        index=[(pos, [*r[:5], stored_us]) for pos, r in template.index],
         outbox=outbox,
         void_earlier=[],
     )
