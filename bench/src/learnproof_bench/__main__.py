@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ class Plan:
     actors: int
     pool: int  # statements generated for the HTTP / ceiling streams (then recycled)
     store_pool: int  # statements of the query store built by prepare() (then replayed)
+    analytics_statements: int = 10_000  # synthetic log for the analytics projection row
 
 
 QUICK = Plan(
@@ -90,6 +93,7 @@ FULL = Plan(
     actors=20_000,
     pool=40_000,
     store_pool=100_000,
+    analytics_statements=100_000,
 )
 
 
@@ -400,6 +404,40 @@ async def pg_version() -> str:
         await conn.close()
 
 
+async def analytics_phase(plan: Plan, report: Report) -> None:
+    """Analytics projection throughput and rebuild time (its own bench command, SQLite)."""
+    n = plan.analytics_statements
+    _say(f"analytics: project and rebuild {n:,} statements")
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "learnproof-analytics"),
+        "bench",
+        "--statements",
+        str(n),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"learnproof-analytics bench exited {proc.returncode}")
+    figures = json.loads(out.decode().strip().splitlines()[-1])
+    report.add(
+        Row(
+            scenario="analytics projection",
+            statements_per_s=round(figures["events_per_s"], 1),
+            count=int(figures["events"]),
+            seconds=round(figures["projection_s"], 1),
+            note=f"events/s, {figures['statements']:,} statements, {figures['backend']}",
+        )
+    )
+    report.add(
+        Row(
+            scenario="analytics rebuild",
+            count=int(figures["events"]),
+            seconds=round(figures["rebuild_s"], 1),
+            note="drop read models + replay from the start of the log",
+        )
+    )
+
+
 async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Report:
     started = time.perf_counter()
     report = Report(mode=plan.mode, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -420,6 +458,7 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         ("ingest", lambda: ingest_phase(plan, report, gen)),
         ("ceiling", lambda: ceiling_phase(plan, report, gen)),
         ("query", lambda: query_phase(plan, report, seed)),
+        ("analytics", lambda: analytics_phase(plan, report)),
     ]
     for name, run in phases:
         if name in skip:
@@ -441,7 +480,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=Path(".bench/latest.json"))
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["ingest", "ceiling", "query"]
+        "--skip", action="append", default=[], choices=["ingest", "ceiling", "query", "analytics"]
     )
     parser.add_argument("--store-size", type=int, help="override the query store size")
     args = parser.parse_args()
