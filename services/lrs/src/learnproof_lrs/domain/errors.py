@@ -65,12 +65,6 @@ class PayloadTooLarge(LrsError):
     status = 413
 
 
-class UnsupportedMediaType(LrsError):
-    """The Content-Type cannot be processed for this resource (415 is not used by xAPI: 400)."""
-
-    status = 400
-
-
 class ServiceUnavailable(LrsError):
     """The database could not answer in time (a query over its time limit); retry later (503)."""
 

@@ -23,6 +23,7 @@ This module is pure: no I/O and no framework imports.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -253,8 +254,6 @@ _TS_RFC3339_RE: Final = re.compile(
 
 _MISSING: Final = object()
 _CACHE_LIMIT: Final = 20_000
-_iri_cache: dict[str, bool] = {}
-_lang_cache: dict[str, bool] = {}
 
 
 def _fail(path: str, message: str) -> NoReturn:
@@ -356,15 +355,7 @@ def _iri_uncached(value: str) -> bool:
 
 def is_iri(value: object) -> bool:
     """True for an absolute IRI (RFC 3987): a scheme, ":", and only legal IRI characters."""
-    if not isinstance(value, str):
-        return False
-    cached = _iri_cache.get(value)
-    if cached is None:
-        cached = _iri_uncached(value)
-        if len(_iri_cache) >= _CACHE_LIMIT:
-            _iri_cache.clear()
-        _iri_cache[value] = cached
-    return cached
+    return isinstance(value, str) and _iri_cached(value)
 
 
 def _lang_uncached(tag: str) -> bool:
@@ -389,18 +380,15 @@ def _lang_uncached(tag: str) -> bool:
     return True
 
 
+# The same verbs, activities and tags recur across a batch: memoise the regex work.
+_iri_cached = functools.lru_cache(maxsize=_CACHE_LIMIT)(_iri_uncached)
+_lang_cached = functools.lru_cache(maxsize=_CACHE_LIMIT)(_lang_uncached)
+
+
 def validate_language_tag(tag: object) -> bool:
     """True when `tag` is a well-formed RFC 5646 language tag (grammar, grandfathered tags,
     no repeated variant or extension singleton). The subtag registry is not consulted."""
-    if not isinstance(tag, str):
-        return False
-    cached = _lang_cache.get(tag)
-    if cached is None:
-        cached = _lang_uncached(tag)
-        if len(_lang_cache) >= _CACHE_LIMIT:
-            _lang_cache.clear()
-        _lang_cache[tag] = cached
-    return cached
+    return isinstance(tag, str) and _lang_cached(tag)
 
 
 def validate_duration(value: object) -> bool:
@@ -482,7 +470,7 @@ def parse_timestamp(value: str, version: str) -> datetime:
 # --------------------------------------------------------------------------------------------
 def _iri(value: object, path: str, what: str = "an IRI") -> None:
     if isinstance(value, str):
-        if _iri_cache.get(value) is True or is_iri(value):
+        if _iri_cached(value):
             return
         _fail(path, f"{_show(value)} is not {what} (an absolute IRI with a scheme)")
     _fail(path, f"must be {what} string, got {_tname(value)}")

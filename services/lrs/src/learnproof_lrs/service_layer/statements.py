@@ -86,13 +86,12 @@ async def store_statements(
         raise BadRequest("PUT takes a single statement, not an array")
     if not batch:
         raise BadRequest("no statements in the request")
-    for position, raw in enumerate(batch):
+    for raw in batch:
         validate_statement(raw, version)
         if put_id is not None:
             if "id" in raw and str(raw["id"]).lower() != put_id:
                 raise BadRequest("statementId parameter and the statement's id differ")
             raw["id"] = put_id
-        del position
     seen: set[str] = set()
     for raw in batch:
         if "id" in raw:
@@ -118,7 +117,13 @@ async def store_statements(
             )
             for raw in batch
         ]
-        existing = await writes.find(principal.store_id, [p.id for p in prepared])
+        # One lookup for the batch's own ids and the statements it refers to (voiding targets,
+        # StatementRefs).
+        referenced = {p.voiding_target for p in prepared if p.voiding_target} | {
+            p.statement_ref for p in prepared if p.statement_ref
+        }
+        known = await writes.find(principal.store_id, [p.id for p in prepared] + list(referenced))
+        existing = {p.id: known[p.id] for p in prepared if p.id in known}
         fresh: list[st.PreparedStatement] = []
         for p, raw in zip(prepared, batch, strict=True):
             old = existing.get(p.id)
@@ -127,7 +132,8 @@ async def store_statements(
             elif not statements_equivalent(raw, old.body, version=version):
                 raise Conflict(f"statement {p.id} already exists with different content")
         if fresh:
-            await _write_fresh(writes, principal, fresh, stored, by_sha, txid)
+            stored_refs = {sid: known[sid] for sid in referenced if sid in known}
+            await _write_fresh(writes, principal, fresh, stored, by_sha, txid, stored_refs)
     return StoreResult(ids=[p.id for p in prepared])
 
 
@@ -138,14 +144,10 @@ async def _write_fresh(
     stored: datetime,
     by_sha: Mapping[str, Part],
     txid: int,
+    stored_refs: Mapping[str, StoredRow],
 ) -> None:
     store = principal.store_id
     batch_by_id = {p.id: p for p in fresh}
-    # Statements this batch refers to that are already stored (voiding targets, StatementRefs).
-    referenced = {p.voiding_target for p in fresh if p.voiding_target} | {
-        p.statement_ref for p in fresh if p.statement_ref
-    }
-    stored_refs = await writes.find(store, referenced - batch_by_id.keys())
     # Voiding statements already stored whose target arrives now.
     earlier_voiders = await writes.voiders_of(store, batch_by_id.keys())
 
@@ -296,7 +298,6 @@ def _events(
 class Page:
     rows: list[StoredRow]
     more: dict[str, Any] | None
-    consistent_through: datetime | None = None
     attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
@@ -338,7 +339,6 @@ async def query_statements(
         query = _replace(query, credential_key=principal.key)
     async with db.read() as conn:
         reads = StatementReads(conn)
-        through = await _consistent_through(db, reads)
         if query.bound_seq is None and query.bound_txid is None:
             horizon = await reads.horizon()
             if horizon is not None:
@@ -361,7 +361,7 @@ async def query_statements(
             "bound_seq": query.bound_seq,
             "bound_txid": query.bound_txid,
         }
-    return Page(rows=rows, more=more, consistent_through=through, attachments=files)
+    return Page(rows=rows, more=more, attachments=files)
 
 
 async def consistent_through(db: Database, principal: Principal) -> datetime:

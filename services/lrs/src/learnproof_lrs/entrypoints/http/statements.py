@@ -100,8 +100,6 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
         + orjson.dumps(more)
         + b"}"
     )
-    if page.consistent_through is not None:
-        headers[CONSISTENT_THROUGH] = format_stored(page.consistent_through)
     if version == V200 and page.rows:
         headers["Last-Modified"] = _http_date(max(r.stored_us for r in page.rows))
     return _answer(document, page.attachments, get.attachments, headers)
