@@ -113,7 +113,13 @@ async def append(conn: AsyncConnection, table: sa.Table, events: Sequence[Event]
     stmt = sa.insert(table)
     if is_postgres(conn):
         stmt = stmt.values(txid=sa.literal_column(_PG_TXID))
-    await conn.execute(stmt, [_row(e) for e in events])
+    await conn.execute(stmt, outbox_rows(events))
+
+
+def outbox_rows(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The outbox columns (all but seq and txid) of each event, for producers that write the
+    rows in their own statement (e.g. one multi-table INSERT on PostgreSQL)."""
+    return [_row(e) for e in events]
 
 
 def _row(event: Event) -> dict[str, Any]:

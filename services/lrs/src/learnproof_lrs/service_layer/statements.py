@@ -11,15 +11,15 @@ from typing import Any
 import orjson
 
 from learnproof_events.envelope import Event
-from learnproof_events.outbox import append as append_events
 from learnproof_lrs.adapters.db.engine import Database
 from learnproof_lrs.adapters.db.statements_repo import (
+    Lookup,
+    NewRows,
     StatementFilter,
     StatementReads,
     StatementWrites,
     StoredRow,
 )
-from learnproof_lrs.adapters.db.tables import outbox
 from learnproof_lrs.domain import statement as st
 from learnproof_lrs.domain.attachments import match_attachments
 from learnproof_lrs.domain.auth import Principal
@@ -117,12 +117,21 @@ async def store_statements(
             )
             for raw in batch
         ]
-        # One lookup for the batch's own ids and the statements it refers to (voiding targets,
-        # StatementRefs).
+        # One lookup for everything the write depends on. Only ids the client chose can already
+        # be stored or voided: an id the LRS generates now is known to nobody yet.
+        client_ids = [p.id for p, raw in zip(prepared, batch, strict=True) if "id" in raw]
         referenced = {p.voiding_target for p in prepared if p.voiding_target} | {
             p.statement_ref for p in prepared if p.statement_ref
         }
-        known = await writes.find(principal.store_id, [p.id for p in prepared] + list(referenced))
+        activity_ids = (
+            [aid for p in prepared for aid, _ in p.activity_definitions]
+            if principal.may_define()
+            else []
+        )
+        found = await writes.lookup(
+            principal.store_id, client_ids + sorted(referenced), client_ids, activity_ids
+        )
+        known = found.statements
         existing = {p.id: known[p.id] for p in prepared if p.id in known}
         fresh: list[st.PreparedStatement] = []
         for p, raw in zip(prepared, batch, strict=True):
@@ -133,7 +142,7 @@ async def store_statements(
                 raise Conflict(f"statement {p.id} already exists with different content")
         if fresh:
             stored_refs = {sid: known[sid] for sid in referenced if sid in known}
-            await _write_fresh(writes, principal, fresh, stored, by_sha, txid, stored_refs)
+            await _write_fresh(writes, principal, fresh, stored, by_sha, txid, stored_refs, found)
     return StoreResult(ids=[p.id for p in prepared])
 
 
@@ -145,11 +154,12 @@ async def _write_fresh(
     by_sha: Mapping[str, Part],
     txid: int,
     stored_refs: Mapping[str, StoredRow],
+    found: Lookup,
 ) -> None:
     store = principal.store_id
     batch_by_id = {p.id: p for p in fresh}
     # Voiding statements already stored whose target arrives now.
-    earlier_voiders = await writes.voiders_of(store, batch_by_id.keys())
+    earlier_voiders = {t: v for t, v in found.voiders.items() if t in batch_by_id}
 
     to_void: dict[str, str] = {}  # voided id -> voiding id
     for p in fresh:
@@ -170,23 +180,8 @@ async def _write_fresh(
 
     # A statement that targets another (StatementRef) matches the filters its target matches.
     ref_index = await writes.index_of(store, [r.seq for r in stored_refs.values()])
-    stored_us = st.to_micros(stored)
-    rows = [
-        {
-            "store_id": store,
-            "id": p.id,
-            "stored_us": stored_us,
-            "txid": txid,
-            "credential_key": principal.key,
-            "voided": p.id in to_void,
-            "voiding_target": p.voiding_target,
-            "body": orjson.dumps(p.body),
-        }
-        for p in fresh
-    ]
-    seqs = await writes.insert_statements(rows)
-    index_rows: list[dict[str, Any]] = []
-    for p, seq in zip(fresh, seqs, strict=True):
+    index: list[tuple[str, str, str, bool]] = []
+    for p in fresh:
         own = list(p.index)
         if p.statement_ref is not None:
             target_row = stored_refs.get(p.statement_ref)
@@ -194,23 +189,25 @@ async def _write_fresh(
                 own.extend(ref_index.get(target_row.seq, []))
             elif p.statement_ref in batch_by_id:
                 own.extend(batch_by_id[p.statement_ref].index)
-        index_rows.extend(
-            {
-                "store_id": store,
-                "kind": k,
-                "value": v,
-                "seq": seq,
-                "is_primary": primary,
-                "stored_us": stored_us,
-            }
-            for k, v, primary in st.collapse_index(own)
-        )
-    await writes.insert_index(index_rows)
-    await writes.mark_voided(store, [t for t in to_void if t not in batch_by_id])
+        index.extend((p.id, k, v, primary) for k, v, primary in st.collapse_index(own))
     await writes.save_attachments(store, _attachment_rows(fresh, by_sha))
-    if principal.may_define():
-        await _merge_definitions(writes, store, fresh)
-    await append_events(writes.conn, outbox, _events(store, fresh, stored_refs, to_void, stored))
+    await writes.insert(
+        NewRows(
+            store_id=store,
+            txid=txid,
+            stored_us=st.to_micros(stored),
+            credential_key=principal.key,
+            statements=[
+                (p.id, p.id in to_void, p.voiding_target, orjson.dumps(p.body)) for p in fresh
+            ],
+            index=index,
+            void=sorted(t for t in to_void if t not in batch_by_id),
+            definitions=_merged_definitions(found.definitions, fresh)
+            if principal.may_define()
+            else {},
+            events=_events(store, fresh, stored_refs, to_void, stored),
+        )
+    )
 
 
 def _attachment_rows(
@@ -226,18 +223,15 @@ def _attachment_rows(
     return rows
 
 
-async def _merge_definitions(
-    writes: StatementWrites, store: str, fresh: list[st.PreparedStatement]
-) -> None:
-    incoming = [(aid, d) for p in fresh for aid, d in p.activity_definitions]
-    if not incoming:
-        return
-    known = await writes.definitions(store, [aid for aid, _ in incoming])
+def _merged_definitions(
+    known: Mapping[str, dict[str, Any]], fresh: list[st.PreparedStatement]
+) -> dict[str, bytes]:
+    """The canonical definitions this batch changes (activity id -> merged JSON)."""
     merged = dict(known)
-    for aid, definition in incoming:
-        merged[aid] = st.merge_definition(merged.get(aid, {}), definition)
-    changed = {aid: d for aid, d in merged.items() if known.get(aid) != d}
-    await writes.save_definitions(store, changed)
+    for p in fresh:
+        for aid, definition in p.activity_definitions:
+            merged[aid] = st.merge_definition(merged.get(aid, {}), definition)
+    return {aid: orjson.dumps(d) for aid, d in merged.items() if known.get(aid) != d}
 
 
 def _events(

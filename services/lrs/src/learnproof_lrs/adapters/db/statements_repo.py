@@ -9,15 +9,17 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from learnproof_events.outbox import PG_HORIZON_SQL
+from learnproof_events.envelope import Event
+from learnproof_events.outbox import PG_HORIZON_SQL, outbox_rows
+from learnproof_events.outbox import append as append_events
 from learnproof_lrs.adapters.db.tables import (
     activities,
     attachments,
     credentials,
+    outbox,
     statement_index,
     statements,
     stores,
@@ -30,13 +32,6 @@ from learnproof_lrs.adapters.db.tables import (
 # horizon under which every transaction of this database has finished (the outbox's rule), so
 # a page never misses a statement that commits late. `stored` comes from the database clock,
 # which is also the clock of pg_stat_activity.xact_start used for Consistent-Through.
-_BEGIN_WRITE = sa.text(
-    "SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) AS txid,"
-    " clock_timestamp() AS now,"
-    " (SELECT count(pg_advisory_xact_lock(h)) FROM ("
-    "   SELECT DISTINCT hashtextextended(x, 1281) AS h"
-    "   FROM unnest(CAST(:ids AS TEXT[])) AS x ORDER BY h) AS locks) AS locked"
-)
 _CONSISTENT_THROUGH = sa.text(
     "SELECT clock_timestamp() AS now, (SELECT min(xact_start) FROM pg_stat_activity"
     " WHERE datname = current_database() AND backend_xid IS NOT NULL"
@@ -130,42 +125,168 @@ _COLUMNS = (
 )
 
 
+@dataclass(slots=True)
+class Lookup:
+    """What a write needs to know before it inserts, read in one round trip on PostgreSQL."""
+
+    statements: dict[str, StoredRow]  # stored statements among the ids asked for
+    voiders: dict[str, str]  # target id -> id of a stored voiding statement
+    definitions: dict[str, dict[str, Any]]  # activity id -> stored canonical definition
+
+
+@dataclass(slots=True)
+class NewRows:
+    """Everything one write inserts or changes, in one batch."""
+
+    store_id: str
+    txid: int
+    stored_us: int
+    credential_key: str
+    statements: list[tuple[str, bool, str | None, bytes]]  # (id, voided, voiding target, body)
+    index: list[tuple[str, str, str, bool]]  # (statement id, kind, value, primary)
+    void: list[str]  # stored statements this batch voids
+    definitions: dict[str, bytes]  # activity id -> merged definition (JSON)
+    events: list[Event]
+
+
+# PostgreSQL: one statement reads the batch's stored statements, the voiding statements that
+# target it and the stored definitions of its activities (three index probes, one round trip).
+_PG_LOOKUP = """
+SELECT 's' AS k, seq, id, stored_us, voided, voiding_target, credential_key, body
+  FROM statements WHERE store_id = $1 AND id = ANY($2::text[])
+UNION ALL
+SELECT 'v', seq, id, stored_us, voided, voiding_target, credential_key, NULL
+  FROM statements WHERE store_id = $1 AND voiding_target = ANY($3::text[])
+UNION ALL
+SELECT 'd', NULL, activity_id, NULL, NULL, NULL, NULL, definition
+  FROM activities WHERE store_id = $1 AND activity_id = ANY($4::text[])
+"""
+
+# PostgreSQL: one statement writes the whole batch -- statements (in batch order, so `seq`
+# follows it), their index rows (joined on the returned seqs), voided flags of earlier
+# statements, merged activity definitions (sorted, so concurrent writers lock rows in the same
+# order; ON CONFLICT turns a concurrent first definition into an update), and outbox events.
+# Arrays travel as parameters of one prepared statement: no per-row SQL, no parameter limits.
+_PG_INSERT = """
+WITH ins AS (
+  INSERT INTO statements
+    (store_id, id, stored_us, txid, credential_key, voided, voiding_target, body)
+  SELECT $1, s.id, $3, $2, $4, s.voided, s.voiding_target, s.body
+  FROM unnest($5::text[], $6::bool[], $7::text[], $8::bytea[]) WITH ORDINALITY
+    AS s(id, voided, voiding_target, body, ord)
+  ORDER BY s.ord
+  RETURNING seq, id
+), idx AS (
+  INSERT INTO statement_index (store_id, kind, value, seq, is_primary, stored_us)
+  SELECT $1, i.kind, i.value, ins.seq, i.is_primary, $3
+  FROM unnest($9::text[], $10::text[], $11::text[], $12::bool[])
+    AS i(id, kind, value, is_primary)
+  JOIN ins ON ins.id = i.id
+), void AS (
+  UPDATE statements SET voided = true WHERE store_id = $1 AND id = ANY($13::text[])
+), defs AS (
+  INSERT INTO activities (store_id, activity_id, definition)
+  SELECT $1, d.activity_id, d.definition
+  FROM unnest($14::text[], $15::bytea[]) AS d(activity_id, definition)
+  ORDER BY d.activity_id
+  ON CONFLICT (store_id, activity_id) DO UPDATE SET definition = EXCLUDED.definition
+), box AS (
+  INSERT INTO outbox (txid, event_id, type, source, topic, key, subject, time, data)
+  SELECT $2, e.event_id, e.type, e.source, e.topic, e.key, e.subject, e.time, e.data
+  FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
+              $22::timestamptz[], $23::text[]) WITH ORDINALITY
+    AS e(event_id, type, source, topic, key, subject, time, data, ord)
+  ORDER BY e.ord
+)
+SELECT count(*) FROM ins
+"""
+
+_PG_BEGIN_WRITE = (
+    "SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT) AS txid,"
+    " clock_timestamp() AS now,"
+    " (SELECT count(pg_advisory_xact_lock(h)) FROM ("
+    "   SELECT DISTINCT hashtextextended(x, 1281) AS h"
+    "   FROM unnest($1::text[]) AS x ORDER BY h) AS locks) AS locked"
+)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under a SQLAlchemy connection whose transaction has begun.
+
+    The hot write path runs its few statements on it directly: SQLAlchemy's compile and
+    parameter processing cost more CPU per batch than the database's work (py-spy, make bench).
+    """
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None or not driver.is_in_transaction():
+        raise RuntimeError("the raw write path needs an open transaction")
+    return driver
+
+
 class StatementWrites:
-    """Writes within one transaction; each method is one database round trip."""
+    """Writes within one transaction. On PostgreSQL each method is one round trip on the raw
+    asyncpg connection; on SQLite (an in-process file) plain SQLAlchemy statements."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
 
     async def begin(self, statement_ids: Iterable[str]) -> tuple[int, datetime | None]:
         """Lock the statement ids this write touches; (transaction id, database clock).
 
         SQLite: (0, None) — the single in-process writer already serialises everything.
         """
-        if self.conn.dialect.name != "postgresql":
+        if not self.pg:
             return 0, None
-        row = (await self.conn.execute(_BEGIN_WRITE, {"ids": sorted(set(statement_ids))})).one()
-        return int(row.txid), row.now
+        driver = await _driver(self.conn)
+        row = await driver.fetchrow(_PG_BEGIN_WRITE, sorted(set(statement_ids)))
+        return int(row["txid"]), row["now"]
 
-    async def find(self, store_id: str, ids: Iterable[str]) -> dict[str, StoredRow]:
-        ids = list(set(ids))
-        if not ids:
-            return {}
-        result = await self.conn.execute(
-            sa.select(*_COLUMNS).where(statements.c.store_id == store_id, statements.c.id.in_(ids))
-        )
-        return {r.id: _row(r) for r in result}
-
-    async def voiders_of(self, store_id: str, ids: Iterable[str]) -> dict[str, str]:
-        """Stored voiding statements that target any of `ids` (target id -> voiding id)."""
-        ids = list(set(ids))
-        if not ids:
-            return {}
-        result = await self.conn.execute(
-            sa.select(statements.c.voiding_target, statements.c.id).where(
-                statements.c.store_id == store_id, statements.c.voiding_target.in_(ids)
+    async def lookup(
+        self,
+        store_id: str,
+        ids: Iterable[str],
+        voiders_of: Iterable[str],
+        activity_ids: Iterable[str],
+    ) -> Lookup:
+        """Stored statements among `ids`, stored voiding statements targeting `voiders_of`,
+        stored definitions of `activity_ids`."""
+        ids, targets, aids = sorted(set(ids)), sorted(set(voiders_of)), sorted(set(activity_ids))
+        found = Lookup({}, {}, {})
+        if not (ids or targets or aids):
+            return found
+        if self.pg:
+            driver = await _driver(self.conn)
+            for r in await driver.fetch(_PG_LOOKUP, store_id, ids, targets, aids):
+                if r["k"] == "s":
+                    found.statements[r["id"]] = _row(_PgRow(r))
+                elif r["k"] == "v":
+                    found.voiders[r["voiding_target"]] = r["id"]
+                else:
+                    found.definitions[r["id"]] = orjson.loads(r["body"])
+            return found
+        if ids:
+            result = await self.conn.execute(
+                sa.select(*_COLUMNS).where(
+                    statements.c.store_id == store_id, statements.c.id.in_(ids)
+                )
             )
-        )
-        return {r.voiding_target: r.id for r in result}
+            found.statements = {r.id: _row(r) for r in result}
+        if targets:
+            result = await self.conn.execute(
+                sa.select(statements.c.voiding_target, statements.c.id).where(
+                    statements.c.store_id == store_id, statements.c.voiding_target.in_(targets)
+                )
+            )
+            found.voiders = {r.voiding_target: r.id for r in result}
+        if aids:
+            result = await self.conn.execute(
+                sa.select(activities.c.activity_id, activities.c.definition).where(
+                    activities.c.store_id == store_id, activities.c.activity_id.in_(aids)
+                )
+            )
+            found.definitions = {r.activity_id: orjson.loads(r.definition) for r in result}
+        return found
 
     async def index_of(
         self, store_id: str, seqs: Iterable[int]
@@ -186,26 +307,88 @@ class StatementWrites:
             out.setdefault(r.seq, []).append((r.kind, r.value, bool(r.is_primary)))
         return out
 
-    async def insert_statements(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert the statements in order; returns their sequence numbers in the same order."""
+    async def insert(self, new: NewRows) -> None:
+        """Write a batch: statements, index rows, voided flags, definitions, outbox events."""
+        if self.pg:
+            await self._insert_pg(new)
+            return
         result = await self.conn.execute(
-            sa.insert(statements).returning(statements.c.seq, sort_by_parameter_order=True),
-            list(rows),
+            sa.insert(statements).returning(
+                statements.c.seq, statements.c.id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "store_id": new.store_id,
+                    "id": sid,
+                    "stored_us": new.stored_us,
+                    "txid": new.txid,
+                    "credential_key": new.credential_key,
+                    "voided": voided,
+                    "voiding_target": target,
+                    "body": body,
+                }
+                for sid, voided, target, body in new.statements
+            ],
         )
-        return [r.seq for r in result]
-
-    async def insert_index(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.conn.execute(sa.insert(statement_index), list(rows))
-
-    async def mark_voided(self, store_id: str, ids: Iterable[str]) -> None:
-        ids = list(set(ids))
-        if ids:
+        seq_of = {r.id: r.seq for r in result}
+        if new.index:
+            await self.conn.execute(
+                sa.insert(statement_index),
+                [
+                    {
+                        "store_id": new.store_id,
+                        "kind": kind,
+                        "value": value,
+                        "seq": seq_of[sid],
+                        "is_primary": primary,
+                        "stored_us": new.stored_us,
+                    }
+                    for sid, kind, value, primary in new.index
+                ],
+            )
+        if new.void:
             await self.conn.execute(
                 sa.update(statements)
-                .where(statements.c.store_id == store_id, statements.c.id.in_(ids))
+                .where(statements.c.store_id == new.store_id, statements.c.id.in_(new.void))
                 .values(voided=True)
             )
+        if new.definitions:
+            upsert = sqlite_insert(activities)
+            await self.conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[activities.c.store_id, activities.c.activity_id],
+                    set_={"definition": upsert.excluded.definition},
+                ),
+                [
+                    {"store_id": new.store_id, "activity_id": aid, "definition": d}
+                    for aid, d in sorted(new.definitions.items())
+                ],
+            )
+        await append_events(self.conn, outbox, new.events)
+
+    async def _insert_pg(self, new: NewRows) -> None:
+        driver = await _driver(self.conn)
+        events = outbox_rows(new.events)
+        defs = sorted(new.definitions.items())
+        await driver.fetchval(
+            _PG_INSERT,
+            new.store_id,
+            new.txid,
+            new.stored_us,
+            new.credential_key,
+            [s[0] for s in new.statements],
+            [s[1] for s in new.statements],
+            [s[2] for s in new.statements],
+            [s[3] for s in new.statements],
+            [i[0] for i in new.index],
+            [i[1] for i in new.index],
+            [i[2] for i in new.index],
+            [i[3] for i in new.index],
+            new.void,
+            [aid for aid, _ in defs],
+            [d for _, d in defs],
+            *([e[column] for e in events] for column in _OUTBOX_COLUMNS),
+        )
 
     async def save_attachments(
         self, store_id: str, parts: Sequence[tuple[str, str, bytes]]
@@ -234,37 +417,20 @@ class StatementWrites:
         if rows:
             await self.conn.execute(sa.insert(attachments), rows)
 
-    async def definitions(self, store_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        ids = list(set(ids))
-        if not ids:
-            return {}
-        result = await self.conn.execute(
-            sa.select(activities.c.activity_id, activities.c.definition).where(
-                activities.c.store_id == store_id, activities.c.activity_id.in_(ids)
-            )
-        )
-        return {r.activity_id: orjson.loads(r.definition) for r in result}
 
-    async def save_definitions(self, store_id: str, merged: dict[str, dict[str, Any]]) -> None:
-        """Upsert merged definitions in one statement. Rows go in activity-id order so that
-        concurrent writers lock them in the same order (no deadlock), and ON CONFLICT makes a
-        concurrent first definition of the same activity an update, not a unique violation."""
-        if not merged:
-            return
-        rows = [
-            {"store_id": store_id, "activity_id": aid, "definition": orjson.dumps(merged[aid])}
-            for aid in sorted(merged)
-        ]
-        insert = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(
-            activities
-        )
-        await self.conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[activities.c.store_id, activities.c.activity_id],
-                set_={"definition": insert.excluded.definition},
-            ),
-            rows,
-        )
+_OUTBOX_COLUMNS = ("event_id", "type", "source", "topic", "key", "subject", "time", "data")
+
+
+class _PgRow:
+    """Attribute access over an asyncpg Record, for `_row`."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, record: Any) -> None:
+        self._r = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._r[name]
 
 
 class StatementReads:
