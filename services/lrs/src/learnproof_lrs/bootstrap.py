@@ -21,16 +21,18 @@ class Lrs:
     version_hints: VersionHints = field(default_factory=VersionHints)
 
     async def start(self) -> None:
-        await upgrade(self.db)
-        if self.settings.bootstrap_key and self.settings.bootstrap_secret:
-            await create_credential(
-                self.db,
-                store_id=self.settings.default_store,
-                name="bootstrap",
-                key=self.settings.bootstrap_key,
-                secret=self.settings.bootstrap_secret,
-                kdf_log2_n=self.settings.kdf_log2_n,
-            )
+        # Worker processes start together: migrate and seed one at a time.
+        async with self.db.exclusive("learnproof_lrs.start"):
+            await upgrade(self.db)
+            if self.settings.bootstrap_key and self.settings.bootstrap_secret:
+                await create_credential(
+                    self.db,
+                    store_id=self.settings.default_store,
+                    name="bootstrap",
+                    key=self.settings.bootstrap_key,
+                    secret=self.settings.bootstrap_secret,
+                    kdf_log2_n=self.settings.kdf_log2_n,
+                )
 
     async def stop(self) -> None:
         await self.db.dispose()

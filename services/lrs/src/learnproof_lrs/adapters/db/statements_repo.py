@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from learnproof_events.envelope import Event
 from learnproof_events.outbox import PG_HORIZON_SQL, outbox_rows
 from learnproof_events.outbox import append as append_events
+from learnproof_lrs.adapters.db.engine import driver_connection
 from learnproof_lrs.adapters.db.tables import (
     activities,
     attachments,
@@ -211,14 +212,8 @@ _PG_BEGIN_WRITE = (
 
 
 async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under a SQLAlchemy connection whose transaction has begun.
-
-    The hot write path runs its few statements on it directly: SQLAlchemy's compile and
-    parameter processing cost more CPU per batch than the database's work (py-spy, make bench).
-    """
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if driver is None or not driver.is_in_transaction():
+    driver = await driver_connection(conn)
+    if not driver.is_in_transaction():
         raise RuntimeError("the raw write path needs an open transaction")
     return driver
 
