@@ -54,6 +54,16 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
+@pytest.fixture
+async def empty_pg_url() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (dropped afterwards)."""
+    url = await fresh_pg_database("lp_empty")
+    try:
+        yield url
+    finally:
+        await drop_pg_database(url)
+
+
 @pytest.fixture(
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
