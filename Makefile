@@ -41,10 +41,10 @@ services-down: ## Stop the local PostgreSQL and Kafka started by services-up
 	@scripts/pg.sh stop
 
 bench: venv ## Full benchmarks against PostgreSQL: prints a table and writes .bench/latest.json
-	@scripts/with-services.sh $(PY) -m learnproof_bench
+	@LEARNPROOF_NO_KAFKA=1 scripts/with-services.sh $(PY) -m learnproof_bench
 
 bench-quick: venv ## Benchmarks in quick mode (under 2 minutes)
-	@scripts/with-services.sh $(PY) -m learnproof_bench --quick
+	@LEARNPROOF_NO_KAFKA=1 scripts/with-services.sh $(PY) -m learnproof_bench --quick
 
 clean: ## Remove caches and local data (not the PostgreSQL/Kafka installs)
 	rm -rf .data .bench .pytest_cache .mypy_cache .ruff_cache

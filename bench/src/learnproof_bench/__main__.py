@@ -46,7 +46,7 @@ class Plan:
     batches: tuple[int, ...]
     concurrencies: tuple[int, ...]
     cell_seconds: float
-    two_worker_cells: tuple[tuple[int, int], ...]  # (batch, concurrency)
+    one_worker_cells: tuple[tuple[int, int], ...]  # (batch, concurrency) also run on 1 worker
     ceiling_seconds: float
     ceiling_batches: tuple[int, ...]
     store_size: int
@@ -65,7 +65,7 @@ QUICK = Plan(
     batches=(1, 10, 100),
     concurrencies=(1, 8, 32),
     cell_seconds=1.5,
-    two_worker_cells=(),
+    one_worker_cells=(),
     ceiling_seconds=1.0,
     ceiling_batches=(1, 100),
     store_size=100_000,
@@ -82,7 +82,7 @@ FULL = Plan(
     batches=(1, 10, 100, 1000),
     concurrencies=(1, 8, 32),
     cell_seconds=10.0,
-    two_worker_cells=((1, 32), (10, 32), (100, 8), (100, 32)),
+    one_worker_cells=((1, 32), (10, 32), (100, 8), (100, 32)),
     ceiling_seconds=5.0,
     ceiling_batches=(1, 10, 100, 1000),
     store_size=1_000_000,
@@ -156,14 +156,16 @@ async def define_activities(base: str) -> None:
 
 
 async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
-    """The LRS over HTTP: each (batch, concurrency) cell, then a few with 2 workers; stream."""
+    """The LRS over HTTP as deployed (its default worker count: one per CPU on PostgreSQL):
+    each (batch, concurrency) cell, the stream rows, then a few cells on a single worker."""
     async with fresh_database("ingest") as url:
-        server = Server(url, workers=1)
+        server = Server(url)
         await server.start()
+        workers = server.worker_count
         sampler = RssSampler(server)
         sampler.start()
         try:
-            _say(f"LRS up on {server.base} (1 worker); defining the activities, warming up")
+            _say(f"LRS up on {server.base} ({workers} workers); defining activities, warming up")
             await define_activities(server.base)
             await post_load(server.base, gen.batch, batch=10, concurrency=4, seconds=2.0)
             _say("stream: stored -> consumed latency (embedded OutboxLogSource on PostgreSQL)")
@@ -192,7 +194,7 @@ async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                         concurrency=conc,
                         seconds=plan.cell_seconds,
                     )
-                    row = report.add(_ingest_row("ingest", batch, conc, 1, r, sampler.peak))
+                    row = report.add(_ingest_row("ingest", batch, conc, workers, r, sampler.peak))
                     _say(
                         f"ingest batch {batch:>4} c{conc:<2}: {row.statements_per_s:>8,.0f} st/s"
                         f" p99 {row.p99_ms} ms, client cpu {r.client_cpu:.0%}"
@@ -211,14 +213,14 @@ async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
         finally:
             await sampler.stop()
             await server.stop()
-        if plan.two_worker_cells:
-            server = Server(url, workers=2, bootstrap=False)
+        if plan.one_worker_cells:
+            server = Server(url, workers=1, bootstrap=False)
             await server.start()
             sampler = RssSampler(server)
             sampler.start()
             try:
                 await post_load(server.base, gen.batch, batch=10, concurrency=4, seconds=2.0)
-                for batch, conc in plan.two_worker_cells:
+                for batch, conc in plan.one_worker_cells:
                     sampler.reset()
                     r = await post_load(
                         server.base,
@@ -227,8 +229,8 @@ async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                         concurrency=conc,
                         seconds=plan.cell_seconds,
                     )
-                    row = report.add(_ingest_row("ingest", batch, conc, 2, r, sampler.peak))
-                    _say(f"ingest 2 workers batch {batch} c{conc}: {row.statements_per_s:,.0f}")
+                    row = report.add(_ingest_row("ingest", batch, conc, 1, r, sampler.peak))
+                    _say(f"ingest 1 worker batch {batch} c{conc}: {row.statements_per_s:,.0f}")
             finally:
                 await sampler.stop()
                 await server.stop()
@@ -305,7 +307,7 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                 note="rows built by the LRS's prepare() in 2 processes + ANALYZE",
             )
         )
-        server = Server(url, workers=1)
+        server = Server(url)
         await server.start()
         try:
             scenarios = await queries.build_scenarios(url, server.base, seed)
@@ -331,13 +333,13 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
 
 
 def targets(report: Report, plan: Plan) -> list[dict[str, object]]:
-    def find(scenario: str, batch: int | None, conc: int | None, workers: int = 1) -> Row | None:
-        for r in report.rows:
-            if (r.scenario, r.batch, r.concurrency) == (scenario, batch, conc) and (
-                r.workers in (None, workers)
-            ):
-                return r
-        return None
+    def find(scenario: str, batch: int | None, conc: int | None) -> Row | None:
+        rows = [
+            r
+            for r in report.rows
+            if (r.scenario, r.batch, r.concurrency) == (scenario, batch, conc)
+        ]
+        return max(rows, key=lambda r: r.requests_per_s or 0, default=None)
 
     out: list[dict[str, object]] = []
     b100 = [r for r in report.rows if r.scenario == "ingest" and r.batch == 100]
@@ -347,7 +349,7 @@ def targets(report: Report, plan: Plan) -> list[dict[str, object]]:
         out.append(
             {
                 "target": "batch-100 ingest >= 5,000 st/s",
-                "measured": f"{sps:,.0f} st/s (c{top.concurrency}, {top.workers} worker)",
+                "measured": f"{sps:,.0f} st/s (c{top.concurrency}, {top.workers} workers)",
                 "met": sps >= 5000,
             }
         )

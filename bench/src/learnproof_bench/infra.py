@@ -80,12 +80,16 @@ class Server:
     """`learnproof-lrs serve` on a free port; RSS of its process tree is sampled on demand."""
 
     db_url: str
-    workers: int = 1
+    workers: int | None = None  # None: the LRS's default (one per CPU on PostgreSQL)
     bootstrap: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = Path(".bench/server.log")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)
 
     @property
     def base(self) -> str:
@@ -110,8 +114,7 @@ class Server:
                 str(exe),
                 "serve",
                 *("--host", "127.0.0.1", "--port", str(self.port)),
-                "--workers",
-                str(self.workers),
+                *(("--workers", str(self.workers)) if self.workers else ()),
             ],
             env=env,
             stdout=log,
@@ -135,7 +138,7 @@ class Server:
                     raise RuntimeError("the LRS did not answer within 60 s")
                 await asyncio.sleep(0.2)
         # With several workers, /about answering means one is up; give the others a moment.
-        if self.workers > 1:
+        if self.worker_count > 1:
             await asyncio.sleep(2.0)
 
     def rss_mb(self) -> float:

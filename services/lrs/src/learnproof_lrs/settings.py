@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,5 +34,15 @@ class LrsSettings(BaseSettings):
     # Milliseconds a query may run before PostgreSQL cancels it (pathological related_* queries).
     query_timeout_ms: int = 10_000
     pool_size: int = Field(default=10, ge=1)
+    # Worker processes for `serve`; 0 = automatic: one per CPU on PostgreSQL (a worker is
+    # CPU-bound: one process tops out at one core), one on the embedded SQLite file.
+    workers: int = Field(default=0, ge=0)
     cors_origins: list[str] = ["*"]
     log_level: str = "INFO"
+
+    def worker_count(self) -> int:
+        if self.workers:
+            return self.workers
+        if self.database_url.startswith("sqlite"):
+            return 1
+        return max(1, os.cpu_count() or 1)

@@ -29,7 +29,12 @@ console = Console()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (LRS_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (LRS_PORT)")] = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="worker processes (LRS_WORKERS; default: one per CPU on PostgreSQL, 1 on SQLite)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the xAPI API."""
     settings = LrsSettings()
@@ -38,7 +43,7 @@ def serve(
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers,
+        workers=workers or settings.worker_count(),
         log_level=settings.log_level.lower(),
         access_log=False,
     )
