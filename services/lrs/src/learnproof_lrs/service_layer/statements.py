@@ -292,16 +292,19 @@ def _events(
 class Page:
     rows: list[StoredRow]
     more: dict[str, Any] | None
+    through: datetime  # X-Experience-API-Consistent-Through
     attachments: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
 async def get_statement(
     db: Database, principal: Principal, statement_id: str, *, voided: bool, with_attachments: bool
-) -> tuple[StoredRow, dict[str, tuple[str, bytes]]]:
-    """GET by statementId (not voided) or voidedStatementId (voided only)."""
+) -> tuple[StoredRow, dict[str, tuple[str, bytes]], datetime]:
+    """GET by statementId (not voided) or voidedStatementId (voided only); with the
+    Consistent-Through time (read first, on the same connection)."""
     mode = principal.statement_read_mode()
     async with db.read() as conn:
         reads = StatementReads(conn)
+        through = await _consistent_through(db, reads)
         row = await reads.by_id(principal.store_id, statement_id.lower())
         if (
             row is None
@@ -313,7 +316,7 @@ async def get_statement(
         files: dict[str, tuple[str, bytes]] = {}
         if with_attachments:
             files = await reads.attachment_contents(principal.store_id, _shas(row.body))
-    return row, files
+    return row, files, through
 
 
 def _shas(body: Mapping[str, Any]) -> list[str]:
@@ -333,14 +336,15 @@ async def query_statements(
         query = _replace(query, credential_key=principal.key)
     async with db.read() as conn:
         reads = StatementReads(conn)
-        if query.bound_seq is None and query.bound_txid is None:
-            horizon = await reads.horizon()
-            if horizon is not None:
-                query = _replace(query, bound_txid=horizon)
-            else:
-                last = await reads.last_seq(principal.store_id)
-                query = _replace(query, bound_seq=last[0] if last is not None else 0)
-        rows = await reads.query(_replace(query, limit=query.limit + 1))
+        # Before the query: a statement stored up to this time is visible to it.
+        through = await _consistent_through(db, reads)
+        if query.bound_seq is None and query.bound_txid is None and not reads.pg:
+            last = await reads.last_seq(principal.store_id)
+            query = _replace(query, bound_seq=last[0] if last is not None else 0)
+        # PostgreSQL: the first page computes its horizon in the same statement.
+        rows, horizon = await reads.query(_replace(query, limit=query.limit + 1))
+        if horizon is not None:
+            query = _replace(query, bound_txid=horizon)
         files: dict[str, tuple[str, bytes]] = {}
         if with_attachments:
             files = await reads.attachment_contents(
@@ -355,7 +359,7 @@ async def query_statements(
             "bound_seq": query.bound_seq,
             "bound_txid": query.bound_txid,
         }
-    return Page(rows=rows, more=more, attachments=files)
+    return Page(rows=rows, more=more, through=through, attachments=files)
 
 
 async def consistent_through(db: Database, principal: Principal) -> datetime:

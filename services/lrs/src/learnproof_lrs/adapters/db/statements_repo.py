@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,10 +35,14 @@ from learnproof_lrs.adapters.db.tables import (
 # horizon under which every transaction of this database has finished (the outbox's rule), so
 # a page never misses a statement that commits late. `stored` comes from the database clock,
 # which is also the clock of pg_stat_activity.xact_start used for Consistent-Through.
-_CONSISTENT_THROUGH = sa.text(
+_CONSISTENT_THROUGH = (
     "SELECT clock_timestamp() AS now, (SELECT min(xact_start) FROM pg_stat_activity"
     " WHERE datname = current_database() AND backend_xid IS NOT NULL"
     " AND pid <> pg_backend_pid()) AS oldest"
+)
+_PG_BY_ID = (
+    "SELECT seq, id, stored_us, voided, voiding_target, credential_key, body"
+    " FROM statements WHERE store_id = $1 AND id = $2"
 )
 
 
@@ -433,8 +439,13 @@ class StatementReads:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
 
     async def by_id(self, store_id: str, statement_id: str) -> StoredRow | None:
+        if self.pg:
+            driver = await driver_connection(self.conn)
+            record = await driver.fetchrow(_PG_BY_ID, store_id, statement_id)
+            return _row(_PgRow(record)) if record is not None else None
         result = await self.conn.execute(
             sa.select(*_COLUMNS).where(
                 statements.c.store_id == store_id, statements.c.id == statement_id
@@ -450,19 +461,12 @@ class StatementReads:
         transaction started; so all statements stored before the oldest running writer began
         have committed. SQLite: None (the caller decides from its in-process writer).
         """
-        if self.conn.dialect.name != "postgresql":
+        if not self.pg:
             return None
-        row = (await self.conn.execute(_CONSISTENT_THROUGH)).one()
-        now: datetime = row.now
-        return now if row.oldest is None else min(now, row.oldest)
-
-    async def horizon(self) -> int | None:
-        """PostgreSQL: the transaction id below which every transaction has finished."""
-        if self.conn.dialect.name != "postgresql":
-            return None
-        return int(
-            (await self.conn.execute(sa.select(sa.literal_column(PG_HORIZON_SQL)))).scalar_one()
-        )
+        driver = await driver_connection(self.conn)
+        row = await driver.fetchrow(_CONSISTENT_THROUGH)
+        now: datetime = row["now"]
+        return now if row["oldest"] is None else min(now, row["oldest"])
 
     async def last_seq(self, store_id: str) -> tuple[int, int] | None:
         """(seq, stored_us) of the newest committed statement of the store."""
@@ -475,68 +479,51 @@ class StatementReads:
         row = result.first()
         return (row.seq, row.stored_us) if row is not None else None
 
-    async def query(self, f: StatementFilter) -> list[StoredRow]:
-        """One page in `stored` order (ties by seq), keyset on that pair.
+    async def query(self, f: StatementFilter) -> tuple[list[StoredRow], int | None]:
+        """One page in `stored` order (ties by seq), keyset on that pair; and, on PostgreSQL
+        when the filter carries no bound yet, the horizon the page was read under (computed in
+        the same statement, with its snapshot) for the `more` token.
 
-        With an agent / verb / activity / registration filter, the first one drives the query
-        through the (store, kind, value, stored, seq) index, so a hot agent or activity costs
-        one ordered index walk; the other filters are semi-joins. Without one, the
-        (store, stored, seq) index of the statements table serves.
+        The statement is built once per query shape (see `_query_shape`); on PostgreSQL its SQL
+        is compiled once too and runs on the driver connection.
         """
-        filters = [
-            (kind, value, related)
-            for kind, value, related in (
-                ("a", f.agent, f.related_agents),
-                ("v", f.verb, False),
-                ("c", f.activity, f.related_activities),
-                ("r", f.registration, False),
-            )
-            if value is not None
-        ]
-        if filters:
-            kind, value, related = filters[0]
-            drv = statement_index.alias("drv")
-            stored_col, seq_col = drv.c.stored_us, drv.c.seq
-            query = (
-                sa.select(*_COLUMNS)
-                .select_from(drv.join(statements, statements.c.seq == drv.c.seq))
-                .where(drv.c.store_id == f.store_id, drv.c.kind == kind, drv.c.value == value)
-            )
-            if not related:
-                query = query.where(drv.c.is_primary == sa.true())
-        else:
-            stored_col, seq_col = statements.c.stored_us, statements.c.seq
-            query = sa.select(*_COLUMNS)
-        query = query.where(statements.c.store_id == f.store_id, statements.c.voided == sa.false())
-        for kind, value, related in filters[1:]:
-            sub = sa.select(statement_index.c.seq).where(
-                statement_index.c.store_id == f.store_id,
-                statement_index.c.kind == kind,
-                statement_index.c.value == value,
-            )
-            if not related:
-                sub = sub.where(statement_index.c.is_primary == sa.true())
-            query = query.where(statements.c.seq.in_(sub))
-        if f.since_us is not None:
-            query = query.where(stored_col > f.since_us)
-        if f.until_us is not None:
-            query = query.where(stored_col <= f.until_us)
-        if f.credential_key is not None:
-            query = query.where(statements.c.credential_key == f.credential_key)
-        if f.bound_seq is not None:
-            query = query.where(statements.c.seq <= f.bound_seq)
-        if f.bound_txid is not None:
-            query = query.where(statements.c.txid < f.bound_txid)
-        key = sa.tuple_(stored_col, seq_col)
-        if f.after_seq is not None and f.after_stored_us is not None:
-            cursor = sa.tuple_(sa.literal(f.after_stored_us), sa.literal(f.after_seq))
-            query = query.where(key > cursor if f.ascending else key < cursor)
-        if f.ascending:
-            order = (stored_col.asc(), seq_col.asc())
-        else:
-            order = (stored_col.desc(), seq_col.desc())
-        result = await self.conn.execute(query.order_by(*order).limit(f.limit))
-        return [_row(r) for r in result]
+        filters = _filters(f)
+        shape = _Shape(
+            filters=tuple((kind, related) for kind, _, related in filters),
+            since=f.since_us is not None,
+            until=f.until_us is not None,
+            mine=f.credential_key is not None,
+            bound="seq"
+            if f.bound_seq is not None
+            else "txid"
+            if f.bound_txid is not None
+            else "horizon"
+            if self.pg
+            else "",
+            cursor=f.after_seq is not None and f.after_stored_us is not None,
+            ascending=f.ascending,
+        )
+        values: dict[str, Any] = {
+            "store_id": f.store_id,
+            "since_us": f.since_us,
+            "until_us": f.until_us,
+            "credential_key": f.credential_key,
+            "bound_seq": f.bound_seq,
+            "bound_txid": f.bound_txid,
+            "after_stored_us": f.after_stored_us,
+            "after_seq": f.after_seq,
+            "limit": f.limit,
+        }
+        values.update({f"value_{i}": value for i, (_, value, _) in enumerate(filters)})
+        if self.pg:
+            sql, names, fixed = _pg_sql(shape)
+            values = {**fixed, **values}
+            driver = await driver_connection(self.conn)
+            records = await driver.fetch(sql, *(values[n] for n in names))
+            horizon = records[0]["horizon"] if records and shape.bound == "horizon" else None
+            return [_row(_PgRow(r)) for r in records], horizon
+        result = await self.conn.execute(_query_shape(shape), values)
+        return [_row(r) for r in result], None
 
     async def attachment_contents(
         self, store_id: str, shas: Iterable[str]
@@ -559,6 +546,112 @@ class StatementReads:
         )
         row = result.first()
         return orjson.loads(row.definition) if row is not None else None
+
+
+def _filters(f: StatementFilter) -> list[tuple[str, str, bool]]:
+    """(index kind, value, related) of each filter the query has, in driving order."""
+    return [
+        (kind, value, related)
+        for kind, value, related in (
+            ("a", f.agent, f.related_agents),
+            ("v", f.verb, False),
+            ("c", f.activity, f.related_activities),
+            ("r", f.registration, False),
+        )
+        if value is not None
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a statement query's SQL depends on (its values are bound parameters)."""
+
+    filters: tuple[tuple[str, bool], ...]  # (index kind, related)
+    since: bool
+    until: bool
+    mine: bool
+    bound: str  # "seq" | "txid" | "horizon" (PostgreSQL, computed in the query) | ""
+    cursor: bool
+    ascending: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def _query_shape(shape: _Shape) -> sa.Select[Any]:
+    """The query for one shape, with named bind parameters.
+
+    With an agent / verb / activity / registration filter, the first one drives the query
+    through the (store, kind, value, stored, seq) index, so a hot agent or activity costs one
+    ordered index walk; the other filters are semi-joins. Without one, the (store, stored, seq)
+    index of the statements table serves.
+    """
+    store = sa.bindparam("store_id", type_=sa.String)
+    columns: list[Any] = list(_COLUMNS)
+    horizon: Any = None
+    if shape.bound == "horizon":
+        # One horizon for the whole statement (a CTE is evaluated once), also returned.
+        cte = sa.select(sa.literal_column(PG_HORIZON_SQL).label("horizon")).cte("h")
+        horizon = sa.select(cte.c.horizon).scalar_subquery()
+        columns.append(horizon.label("horizon"))
+    if shape.filters:
+        kind, related = shape.filters[0]
+        drv = statement_index.alias("drv")
+        stored_col, seq_col = drv.c.stored_us, drv.c.seq
+        query = (
+            sa.select(*columns)
+            .select_from(drv.join(statements, statements.c.seq == drv.c.seq))
+            .where(
+                drv.c.store_id == store,
+                drv.c.kind == kind,
+                drv.c.value == sa.bindparam("value_0"),
+            )
+        )
+        if not related:
+            query = query.where(drv.c.is_primary == sa.true())
+    else:
+        stored_col, seq_col = statements.c.stored_us, statements.c.seq
+        query = sa.select(*columns)
+    query = query.where(statements.c.store_id == store, statements.c.voided == sa.false())
+    for i, (kind, related) in enumerate(shape.filters[1:], start=1):
+        sub = sa.select(statement_index.c.seq).where(
+            statement_index.c.store_id == store,
+            statement_index.c.kind == kind,
+            statement_index.c.value == sa.bindparam(f"value_{i}"),
+        )
+        if not related:
+            sub = sub.where(statement_index.c.is_primary == sa.true())
+        query = query.where(statements.c.seq.in_(sub))
+    if shape.since:
+        query = query.where(stored_col > sa.bindparam("since_us", type_=sa.BigInteger))
+    if shape.until:
+        query = query.where(stored_col <= sa.bindparam("until_us", type_=sa.BigInteger))
+    if shape.mine:
+        query = query.where(statements.c.credential_key == sa.bindparam("credential_key"))
+    if shape.bound == "seq":
+        query = query.where(statements.c.seq <= sa.bindparam("bound_seq", type_=sa.BigInteger))
+    elif shape.bound == "txid":
+        query = query.where(statements.c.txid < sa.bindparam("bound_txid", type_=sa.BigInteger))
+    elif shape.bound == "horizon":
+        query = query.where(statements.c.txid < horizon)
+    if shape.cursor:
+        key = sa.tuple_(stored_col, seq_col)
+        cursor = sa.tuple_(
+            sa.bindparam("after_stored_us", type_=sa.BigInteger),
+            sa.bindparam("after_seq", type_=sa.BigInteger),
+        )
+        query = query.where(key > cursor if shape.ascending else key < cursor)
+    if shape.ascending:
+        order = (stored_col.asc(), seq_col.asc())
+    else:
+        order = (stored_col.desc(), seq_col.desc())
+    return query.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pg_sql(shape: _Shape) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """PostgreSQL: the shape's SQL text, the names of its `$n` parameters in order, and the
+    values of the ones the shape itself fixes (the index kinds)."""
+    compiled = _query_shape(shape).compile(dialect=PGDialect_asyncpg())  # type: ignore[no-untyped-call]
+    return str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params)
 
 
 class CredentialRows:

@@ -63,15 +63,14 @@ async def post_statements(
 async def get_statements(
     request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
 ) -> Response:
-    # Every GET answer carries Consistent-Through, errors included (Communication 2.1.3).
-    through = format_stored(await service.consistent_through(lrs.db, principal))
+    # Every GET answer carries Consistent-Through, errors included (Communication 2.1.3); a
+    # successful read computes it on its own connection just before its query.
     try:
-        response = await _get(request, lrs, principal, version)
+        return await _get(request, lrs, principal, version)
     except LrsError as exc:
-        exc.headers[CONSISTENT_THROUGH] = through
+        through = await service.consistent_through(lrs.db, principal)
+        exc.headers[CONSISTENT_THROUGH] = format_stored(through)
         raise
-    response.headers.setdefault(CONSISTENT_THROUGH, through)
-    return response
 
 
 async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -> Response:
@@ -80,9 +79,10 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
     languages = parse_accept_language(request.headers.get("accept-language"))
     headers: dict[str, str] = {}
     if get.statement_id is not None:
-        row, files = await service.get_statement(
+        row, files, through = await service.get_statement(
             lrs.db, principal, get.statement_id, voided=get.voided, with_attachments=get.attachments
         )
+        headers[CONSISTENT_THROUGH] = format_stored(through)
         if version == V200:
             headers["Last-Modified"] = _http_date(row.stored_us)
         return _answer(_render(row, get.fmt, languages), files, get.attachments, headers)
@@ -100,6 +100,7 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
         + orjson.dumps(more)
         + b"}"
     )
+    headers[CONSISTENT_THROUGH] = format_stored(page.through)
     if version == V200 and page.rows:
         headers["Last-Modified"] = _http_date(max(r.stored_us for r in page.rows))
     return _answer(document, page.attachments, get.attachments, headers)
