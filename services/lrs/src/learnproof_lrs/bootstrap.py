@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from learnproof_lrs.adapters.db.engine import Database
 from learnproof_lrs.adapters.db.migrate import upgrade
 from learnproof_lrs.service_layer.credentials import Authenticator, create_credential
+from learnproof_lrs.service_layer.statements import WriteCoalescer
 from learnproof_lrs.service_layer.version_hints import VersionHints
 from learnproof_lrs.settings import LrsSettings
 
@@ -18,6 +19,8 @@ class Lrs:
     settings: LrsSettings
     db: Database
     authenticator: Authenticator
+    # Group commit of concurrent statement writes (None: every request its own transaction).
+    coalescer: WriteCoalescer | None = None
     version_hints: VersionHints = field(default_factory=VersionHints)
 
     async def start(self) -> None:
@@ -49,4 +52,7 @@ def bootstrap(settings: LrsSettings | None = None) -> Lrs:
         settings=settings,
         db=db,
         authenticator=Authenticator(db, settings.credential_cache_seconds),
+        coalescer=WriteCoalescer(db, settings.group_commit_max_statements)
+        if settings.group_commit
+        else None,
     )

@@ -34,6 +34,10 @@ class LrsSettings(BaseSettings):
     # Milliseconds a query may run before PostgreSQL cancels it (pathological related_* queries).
     query_timeout_ms: int = 10_000
     pool_size: int = Field(default=10, ge=1)
+    # Concurrent statement writes of one credential share a transaction (group commit); each
+    # request is still all-or-nothing and answered after its commit. Off: one per request.
+    group_commit: bool = True
+    group_commit_max_statements: int = Field(default=1000, ge=1)
     # Worker processes for `serve`; 0 = automatic: one per CPU on PostgreSQL (a worker is
     # CPU-bound: one process tops out at one core), one on the embedded SQLite file.
     workers: int = Field(default=0, ge=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,8 +79,27 @@ async def store_statements(
     parts: Sequence[Part] = (),
     *,
     put_id: str | None = None,
+    coalescer: WriteCoalescer | None = None,
 ) -> StoreResult:
-    """Validate and store one statement or a batch, all-or-nothing, with their outbox events."""
+    """Validate and store one statement or a batch, all-or-nothing, with their outbox events.
+
+    With a `coalescer`, the write may share a transaction with concurrent requests of the same
+    credential (group commit, see WriteCoalescer); the answer and its all-or-nothing meaning
+    are the same."""
+    batch, by_sha = _checked_batch(principal, payload, version, parts, put_id)
+    if coalescer is not None and not parts:
+        return StoreResult(ids=await coalescer.write(principal, batch, version))
+    return StoreResult(ids=await _write_batch(db, principal, batch, version, by_sha))
+
+
+def _checked_batch(
+    principal: Principal,
+    payload: Any,
+    version: str,
+    parts: Sequence[Part],
+    put_id: str | None,
+) -> tuple[list[Any], dict[str, Part]]:
+    """Everything that can be refused without the database; the batch and its attachments."""
     principal.require_statement_write()
     batch: list[Any] = payload if isinstance(payload, list) else [payload]
     if isinstance(payload, list) and put_id is not None:
@@ -92,6 +112,14 @@ async def store_statements(
             if "id" in raw and str(raw["id"]).lower() != put_id:
                 raise BadRequest("statementId parameter and the statement's id differ")
             raw["id"] = put_id
+    _refuse_repeated_ids(batch)
+    by_sha = match_attachments(batch, list(parts))
+    for raw in batch:
+        verify_signed_statement(raw, by_sha, version=version)
+    return batch, by_sha
+
+
+def _refuse_repeated_ids(batch: Sequence[Any]) -> None:
     seen: set[str] = set()
     for raw in batch:
         if "id" in raw:
@@ -99,10 +127,16 @@ async def store_statements(
             if sid in seen:
                 raise BadRequest(f"statement id {sid} appears twice in the batch")
             seen.add(sid)
-    by_sha = match_attachments(batch, list(parts))
-    for raw in batch:
-        verify_signed_statement(raw, by_sha, version=version)
 
+
+async def _write_batch(
+    db: Database,
+    principal: Principal,
+    batch: list[Any],
+    version: str,
+    by_sha: Mapping[str, Part],
+) -> list[str]:
+    """One transaction: store the checked batch's new statements; their ids in batch order."""
     async with db.write() as conn:
         writes = StatementWrites(conn)
         txid, db_now = await writes.begin(_touched_ids(batch))
@@ -143,7 +177,92 @@ async def store_statements(
         if fresh:
             stored_refs = {sid: known[sid] for sid in referenced if sid in known}
             await _write_fresh(writes, principal, fresh, stored, by_sha, txid, stored_refs, found)
-    return StoreResult(ids=[p.id for p in prepared])
+    return [p.id for p in prepared]
+
+
+@dataclass(slots=True)
+class _Pending:
+    principal: Principal
+    batch: list[Any]
+    version: str
+    future: asyncio.Future[list[str]]
+
+    def settle(self, ids: list[str] | None = None, error: BaseException | None = None) -> None:
+        if self.future.done():  # the request went away (client disconnect)
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(ids or [])
+
+
+class WriteCoalescer:
+    """Group commit for statement writes, per credential and xAPI version.
+
+    A write that arrives while none of its kind is in progress starts at once (no added
+    latency). Writes that arrive meanwhile queue, and the next transaction takes all of them
+    (up to `max_statements`) as one batch: one lock round trip, one lookup, one multi-table
+    INSERT and one commit for many requests, instead of each. Every request is still answered
+    only after its statements committed. If the combined batch fails for any reason (a 409
+    conflict, a voiding error, two requests with one id, a timeout), nothing of it was written
+    and each request of the group runs again on its own, so each gets exactly the answer it
+    would have had alone. Requests with attachment parts always run on their own.
+    """
+
+    def __init__(self, db: Database, max_statements: int = 1000) -> None:
+        self.db = db
+        self.max_statements = max_statements
+        self._queues: dict[tuple[str, str], list[_Pending]] = {}
+        self._draining: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.transactions = 0  # for tests and metrics: combined transactions run
+
+    async def write(self, principal: Principal, batch: list[Any], version: str) -> list[str]:
+        key = (principal.key, version)
+        pending = _Pending(principal, batch, version, asyncio.get_running_loop().create_future())
+        self._queues.setdefault(key, []).append(pending)
+        if key not in self._draining:
+            self._draining[key] = asyncio.create_task(self._drain(key))
+        return await pending.future
+
+    async def _drain(self, key: tuple[str, str]) -> None:
+        try:
+            while queue := self._queues.get(key):
+                group = [queue.pop(0)]
+                size = len(group[0].batch)
+                while queue and size + len(queue[0].batch) <= self.max_statements:
+                    size += len(queue[0].batch)
+                    group.append(queue.pop(0))
+                await self._flush(group)
+        finally:
+            # No await since the loop saw the queue empty: nothing can have been added.
+            self._queues.pop(key, None)
+            self._draining.pop(key, None)
+
+    async def _flush(self, group: list[_Pending]) -> None:
+        if len(group) > 1:
+            combined = [raw for p in group for raw in p.batch]
+            try:
+                _refuse_repeated_ids(combined)
+                ids = await _write_batch(
+                    self.db, group[0].principal, combined, group[0].version, {}
+                )
+            except Exception:
+                pass  # any member may be the cause: each runs again on its own, below
+            else:
+                self.transactions += 1
+                offset = 0
+                for p in group:
+                    p.settle(ids[offset : offset + len(p.batch)])
+                    offset += len(p.batch)
+                return
+        for p in group:
+            try:
+                ids = await _write_batch(self.db, p.principal, p.batch, p.version, {})
+            except Exception as exc:
+                p.settle(error=exc)  # the request's own error, answered to it
+            else:
+                self.transactions += 1
+                p.settle(ids)
 
 
 async def _write_fresh(

@@ -41,7 +41,13 @@ async def put_statement(
     if not is_uuid(statement_id):
         raise BadRequest("statementId must be a UUID")
     await service.store_statements(
-        lrs.db, principal, payload, version, parts, put_id=statement_id.lower()
+        lrs.db,
+        principal,
+        payload,
+        version,
+        parts,
+        put_id=statement_id.lower(),
+        coalescer=lrs.coalescer,
     )
     return Response(status_code=204)
 
@@ -54,7 +60,9 @@ async def post_statements(
         raise BadRequest(f"unknown parameters: {', '.join(sorted(request.query_params))}")
     body = await read_body(request, lrs.settings.max_body_bytes)
     payload, parts = parse_body(body, request.headers.get("content-type"))
-    result = await service.store_statements(lrs.db, principal, payload, version, parts)
+    result = await service.store_statements(
+        lrs.db, principal, payload, version, parts, coalescer=lrs.coalescer
+    )
     return Response(orjson.dumps(result.ids), media_type="application/json")
 
 
