@@ -52,7 +52,9 @@ def bootstrap(settings: LrsSettings | None = None) -> Lrs:
         settings=settings,
         db=db,
         authenticator=Authenticator(db, settings.credential_cache_seconds),
-        coalescer=WriteCoalescer(db, settings.group_commit_max_statements)
+        coalescer=WriteCoalescer(
+            db, settings.group_commit_max_statements, settings.group_commit_parallel
+        )
         if settings.group_commit
         else None,
     )

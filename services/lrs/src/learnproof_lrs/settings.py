@@ -37,7 +37,8 @@ class LrsSettings(BaseSettings):
     # Concurrent statement writes of one credential share a transaction (group commit); each
     # request is still all-or-nothing and answered after its commit. Off: one per request.
     group_commit: bool = True
-    group_commit_max_statements: int = Field(default=1000, ge=1)
+    group_commit_max_statements: int = Field(default=250, ge=1)
+    group_commit_parallel: int = Field(default=4, ge=1)  # transactions in flight per credential
     # Worker processes for `serve`; 0 = automatic: one per CPU on PostgreSQL (a worker is
     # CPU-bound: one process tops out at one core), one on the embedded SQLite file.
     workers: int = Field(default=0, ge=0)

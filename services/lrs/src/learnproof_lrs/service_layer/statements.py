@@ -199,29 +199,35 @@ class _Pending:
 class WriteCoalescer:
     """Group commit for statement writes, per credential and xAPI version.
 
-    A write that arrives while none of its kind is in progress starts at once (no added
-    latency). Writes that arrive meanwhile queue, and the next transaction takes all of them
-    (up to `max_statements`) as one batch: one lock round trip, one lookup, one multi-table
-    INSERT and one commit for many requests, instead of each. Every request is still answered
-    only after its statements committed. If the combined batch fails for any reason (a 409
-    conflict, a voiding error, two requests with one id, a timeout), nothing of it was written
-    and each request of the group runs again on its own, so each gets exactly the answer it
-    would have had alone. Requests with attachment parts always run on their own.
+    Up to `parallel` transactions of one kind run at once; a write that finds one free starts
+    at once (no added latency). Writes that arrive while all are busy queue, and the next free
+    transaction takes all of them (up to `max_statements`) as one batch: one lock round trip,
+    one lookup, one multi-table INSERT and one commit for many requests, instead of each. Every
+    request is still answered only after its statements committed. If the combined batch fails
+    for any reason (a 409 conflict, a voiding error, two requests with one id, a timeout),
+    nothing of it was written and each request of the group runs again on its own, so each
+    gets exactly the answer it would have had alone. Requests with attachment parts always run
+    on their own.
     """
 
-    def __init__(self, db: Database, max_statements: int = 1000) -> None:
+    def __init__(self, db: Database, max_statements: int = 250, parallel: int = 4) -> None:
         self.db = db
         self.max_statements = max_statements
+        self.parallel = parallel
         self._queues: dict[tuple[str, str], list[_Pending]] = {}
-        self._draining: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self.transactions = 0  # for tests and metrics: combined transactions run
+        self._drainers: dict[tuple[str, str], int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.transactions = 0  # for tests and metrics: transactions run
 
     async def write(self, principal: Principal, batch: list[Any], version: str) -> list[str]:
         key = (principal.key, version)
         pending = _Pending(principal, batch, version, asyncio.get_running_loop().create_future())
         self._queues.setdefault(key, []).append(pending)
-        if key not in self._draining:
-            self._draining[key] = asyncio.create_task(self._drain(key))
+        if self._drainers.get(key, 0) < self.parallel:
+            self._drainers[key] = self._drainers.get(key, 0) + 1
+            task = asyncio.create_task(self._drain(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await pending.future
 
     async def _drain(self, key: tuple[str, str]) -> None:
@@ -235,8 +241,10 @@ class WriteCoalescer:
                 await self._flush(group)
         finally:
             # No await since the loop saw the queue empty: nothing can have been added.
-            self._queues.pop(key, None)
-            self._draining.pop(key, None)
+            self._drainers[key] -= 1
+            if not self._drainers[key]:
+                del self._drainers[key]
+                self._queues.pop(key, None)
 
     async def _flush(self, group: list[_Pending]) -> None:
         if len(group) > 1:
