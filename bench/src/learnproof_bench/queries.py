@@ -126,8 +126,7 @@ async def _fiftieth_more(base: str, first: str) -> str | None:
 async def run_scenario(
     base: str, scenario: QueryScenario, *, concurrency: int, repeat: int
 ) -> LoadResult:
-    # One untimed pass warms the caches the way a running server's would be.
-    await get_load(
-        scenario.urls[:8], concurrency=1, repeat=min(8, len(scenario.urls)), params_base=base
-    )
+    # One untimed pass warms the caches the way a running server's would be (at concurrency 8,
+    # so every worker and pooled connection has prepared the query's statement).
+    await get_load(scenario.urls[:16], concurrency=8, repeat=16, params_base=base)
     return await get_load(scenario.urls, concurrency=concurrency, repeat=repeat, params_base=base)
