@@ -137,7 +137,7 @@ class KnowledgeRows:
                 statement_index.c.kind == _AGENT_KIND,
                 statement_index.c.value == agent_key,
             )
-            .order_by(statement_index.c.seq.desc())
+            .order_by(statement_index.c.stored_us.desc(), statement_index.c.seq.desc())
             .limit(limit)
             .scalar_subquery()
         )
