@@ -41,7 +41,7 @@ services-down: ## Stop the local PostgreSQL and Kafka started by services-up
 	@scripts/pg.sh stop
 
 bench: venv ## Full benchmarks against PostgreSQL: prints a table and writes .bench/latest.json
-	@LEARNPROOF_NO_KAFKA=1 scripts/with-services.sh $(PY) -m learnproof_bench
+	@scripts/with-services.sh $(PY) -m learnproof_bench
 
 bench-quick: venv ## Benchmarks in quick mode (under 2 minutes)
 	@LEARNPROOF_NO_KAFKA=1 scripts/with-services.sh $(PY) -m learnproof_bench --quick

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -184,6 +185,30 @@ async def ingest_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                     note="OutboxLogSource poll_interval 0.2 s, 1 POST/50 ms",
                 )
             )
+            kafka = os.environ.get("LEARNPROOF_TEST_KAFKA")
+            if kafka:
+                _say(f"stream: stored -> consumed through the relay and Kafka ({kafka})")
+                s = await stream.latency(
+                    url,
+                    server.base,
+                    gen.batch,
+                    requests=plan.stream_requests,
+                    batch=10,
+                    interval=0.05,
+                    kafka=kafka,
+                )
+                report.add(
+                    Row(
+                        scenario="stream stored->consumed (Kafka)",
+                        batch=10,
+                        concurrency=1,
+                        p50_ms=round(percentile(s.latencies_ms, 50), 1),
+                        p95_ms=round(percentile(s.latencies_ms, 95), 1),
+                        p99_ms=round(percentile(s.latencies_ms, 99), 1),
+                        count=s.events,
+                        note="relay (poll 0.05 s) -> Kafka 4 -> KafkaSource, 1 POST/50 ms",
+                    )
+                )
             for batch in plan.batches:
                 for conc in plan.concurrencies:
                     sampler.reset()

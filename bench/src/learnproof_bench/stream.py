@@ -1,10 +1,12 @@
-"""Stream rows: stored -> consumed latency and replay rate through learnproof_events (embedded)."""
+"""Stream rows through learnproof_events: stored -> consumed latency, embedded (the outbox table
+read directly) and through the relay and Kafka; replay rate."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +18,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from learnproof_bench.ingest import auth_headers
-from learnproof_events.consumer import ConsumerRunner, OutboxLogSource, define_tracking_table
+from learnproof_events.consumer import (
+    ConsumerRunner,
+    KafkaSource,
+    OutboxLogSource,
+    Source,
+    define_tracking_table,
+)
 from learnproof_events.db import make_engine
 from learnproof_events.envelope import Event
+from learnproof_events.relay import Relay
+from learnproof_lrs.adapters.db.tables import outbox as lrs_outbox
 
 TOPIC = "xapi.statements.v1"
 
@@ -34,7 +44,12 @@ class StreamResult:
         return self.events / self.seconds if self.seconds else 0.0
 
 
-def _runner(db_url: str, name: str, on_events: Callable[[Sequence[Event]], None]) -> ConsumerRunner:
+def _runner(
+    db_url: str,
+    name: str,
+    on_events: Callable[[Sequence[Event]], None],
+    kafka: str | None = None,
+) -> ConsumerRunner:
     metadata = sa.MetaData()
     tracking = define_tracking_table(metadata, "bench_tracking")
     engine = make_engine(db_url)
@@ -42,9 +57,15 @@ def _runner(db_url: str, name: str, on_events: Callable[[Sequence[Event]], None]
     async def handler(_conn: AsyncConnection, events: Sequence[Event]) -> None:
         on_events(events)
 
+    source: Source = (
+        OutboxLogSource(db_url, [TOPIC])
+        if kafka is None
+        # A new group each run: the topic also holds earlier runs' and tests' events.
+        else KafkaSource(kafka, [TOPIC], group=f"{name}-{uuid.uuid4().hex[:8]}")
+    )
     runner = ConsumerRunner(
         name,
-        OutboxLogSource(db_url, [TOPIC]),
+        source,
         engine,
         tracking,
         handler,
@@ -72,13 +93,24 @@ async def latency(
     requests: int,
     batch: int,
     interval: float,
+    kafka: str | None = None,
 ) -> StreamResult:
-    """POST `requests` batches paced `interval` s apart while a consumer follows the outbox.
+    """POST `requests` batches paced `interval` s apart while a consumer follows the stream.
 
+    Embedded (`kafka` None): the consumer reads the LRS's outbox table (OutboxLogSource).
+    Kafka: a relay publishes the outbox to the broker at `kafka` and the consumer is a Kafka
+    group member (KafkaSource) -- the production path.
     Latency = when the handler sees a `stored` event minus the event's time (the statement's
-    `stored`, taken under the LRS's write lock just before its INSERTs).
+    `stored`, the database clock inside the writing transaction, before its INSERTs).
     """
     await _create_tracking(db_url)
+    relay_task: asyncio.Task[None] | None = None
+    relay_stop = asyncio.Event()
+    relay_engine = make_engine(db_url)
+    if kafka is not None:
+        relay = Relay(relay_engine, kafka, lrs_outbox, name="bench-relay")
+        await relay.run_until_idle()  # publish what is already there
+        relay_task = asyncio.create_task(relay.run(relay_stop))
     result = StreamResult()
     expected = {"n": 0}
     seen_ids: set[str] = set()
@@ -90,7 +122,7 @@ async def latency(
                 result.latencies_ms.append((now - e.time).total_seconds() * 1000)
                 result.events += 1
 
-    runner = _runner(db_url, "bench-latency", on_events)
+    runner = _runner(db_url, "bench-latency", on_events, kafka)
     await runner.run_until_idle()  # skip what is already there
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
@@ -110,6 +142,11 @@ async def latency(
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    relay_stop.set()
+    if relay_task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay_task
+    await relay_engine.dispose()
     await runner.engine.dispose()
     return result
 

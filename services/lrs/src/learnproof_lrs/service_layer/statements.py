@@ -25,7 +25,7 @@ from learnproof_lrs.domain import statement as st
 from learnproof_lrs.domain.attachments import match_attachments
 from learnproof_lrs.domain.auth import Principal
 from learnproof_lrs.domain.equivalence import statements_equivalent
-from learnproof_lrs.domain.errors import BadRequest, Conflict, NotFound
+from learnproof_lrs.domain.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from learnproof_lrs.domain.multipart import Part
 from learnproof_lrs.domain.signature import verify_signed_statement
 from learnproof_lrs.domain.validation import parse_timestamp, validate_statement
@@ -231,20 +231,40 @@ class WriteCoalescer:
         return await pending.future
 
     async def _drain(self, key: tuple[str, str]) -> None:
+        group: list[_Pending] = []
         try:
             while queue := self._queues.get(key):
-                group = [queue.pop(0)]
-                size = len(group[0].batch)
-                while queue and size + len(queue[0].batch) <= self.max_statements:
-                    size += len(queue[0].batch)
-                    group.append(queue.pop(0))
-                await self._flush(group)
+                group = self._take(queue)
+                if group:
+                    await self._flush(group)
+                group = []
+        except BaseException:
+            # Interrupted (shutting down): the outcome of the group in flight is unknown.
+            for p in group:
+                p.settle(error=ServiceUnavailable("the write was interrupted; retry"))
+            raise
         finally:
             # No await since the loop saw the queue empty: nothing can have been added.
             self._drainers[key] -= 1
             if not self._drainers[key]:
                 del self._drainers[key]
-                self._queues.pop(key, None)
+                for p in self._queues.pop(key, []):  # only when interrupted
+                    p.settle(error=ServiceUnavailable("the server is stopping; retry"))
+
+    def _take(self, queue: list[_Pending]) -> list[_Pending]:
+        """The next group: queued writes in order, up to `max_statements` (at least one)."""
+        group: list[_Pending] = []
+        size = 0
+        while queue:
+            head = queue[0]
+            if head.future.done():  # its request went away before the write began
+                queue.pop(0)
+                continue
+            if group and size + len(head.batch) > self.max_statements:
+                break
+            group.append(queue.pop(0))
+            size += len(head.batch)
+        return group
 
     async def _flush(self, group: list[_Pending]) -> None:
         if len(group) > 1:
@@ -254,8 +274,13 @@ class WriteCoalescer:
                 ids = await _write_batch(
                     self.db, group[0].principal, combined, group[0].version, {}
                 )
-            except Exception:
-                pass  # any member may be the cause: each runs again on its own, below
+            except (BadRequest, Conflict):
+                pass  # caused by one member's content: each runs again on its own, below
+            except Exception as exc:
+                # Not about the content (a timeout, the database gone): the same for everyone.
+                for p in group:
+                    p.settle(error=exc)
+                return
             else:
                 self.transactions += 1
                 offset = 0
@@ -329,7 +354,7 @@ async def _write_fresh(
             ],
             index=index,
             void=sorted(t for t in to_void if t not in batch_by_id),
-            definitions=_merged_definitions(found.definitions, fresh)
+            definitions=await _definitions_to_write(writes, store, fresh, found)
             if principal.may_define()
             else {},
             events=_events(store, fresh, stored_refs, to_void, stored),
@@ -348,6 +373,20 @@ def _attachment_rows(
             if part is not None:
                 rows.append((attachment["sha2"], attachment["contentType"], part.data))
     return rows
+
+
+async def _definitions_to_write(
+    writes: StatementWrites, store: str, fresh: list[st.PreparedStatement], found: Lookup
+) -> dict[str, bytes]:
+    """The canonical definitions this batch changes. They were read without a lock; when the
+    batch does change some, lock those and merge again from what is stored now, so two writers
+    changing one definition at once cannot lose either's contribution. Unchanged definitions
+    (the common case once an activity is known) cost no lock."""
+    changed = _merged_definitions(found.definitions, fresh)
+    if changed and writes.pg:
+        current = await writes.lock_definitions(store, changed.keys())
+        changed = _merged_definitions({**found.definitions, **current}, fresh)
+    return changed
 
 
 def _merged_definitions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -75,18 +76,30 @@ class Database:
             # longer for its locks) travel in one round trip; SQLAlchemy statements run inside
             # it unchanged (the connection is in driver-autocommit mode, so SQLAlchemy issues
             # no BEGIN/COMMIT of its own).
-            async with _timeouts_as_503(), self._autocommit.connect() as conn:
-                driver = await driver_connection(conn)
+            async with _timeouts_as_503(), self._pg_connection() as (conn, driver):
                 await driver.execute("BEGIN; SET LOCAL statement_timeout = '120s'")
-                try:
-                    yield conn
-                except BaseException:
-                    try:
-                        await driver.execute("ROLLBACK")
-                    except BaseException:
-                        await conn.invalidate()
-                    raise
-                await driver.execute("COMMIT")
+                yield conn
+                status = await driver.execute("COMMIT")
+                if status != "COMMIT":  # an error inside was swallowed: nothing was written
+                    raise RuntimeError(f"the write transaction ended with {status}")
+
+    @asynccontextmanager
+    async def _pg_connection(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """A pooled connection and its asyncpg driver connection, returned to the pool only
+        outside any transaction and alive: otherwise rolled back, or dropped.
+
+        The hot paths talk to asyncpg directly, so SQLAlchemy never sees their errors and
+        would not notice a broken connection or an open transaction by itself.
+        """
+        async with self._autocommit.connect() as conn:
+            driver = await driver_connection(conn)
+            try:
+                yield conn, driver
+            except BaseException as exc:
+                await _settle(conn, driver, broken=_is_disconnect(exc))
+                raise
+            if driver.is_in_transaction() or driver.is_closed():
+                await _settle(conn, driver, broken=False)
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
@@ -98,6 +111,9 @@ class Database:
             return
         async with self.engine.connect() as conn:
             key = {"name": name}
+            # The holder may take long (a migration): waiting is not bounded by the query
+            # timeout. RESET restores the connection's default before it goes back to the pool.
+            await conn.execute(sa.text("SET statement_timeout = 0"))
             await conn.execute(sa.text("SELECT pg_advisory_lock(hashtextextended(:name, 0))"), key)
             await conn.commit()
             try:
@@ -106,6 +122,7 @@ class Database:
                 await conn.execute(
                     sa.text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))"), key
                 )
+                await conn.execute(sa.text("RESET statement_timeout"))
                 await conn.commit()
 
     @asynccontextmanager
@@ -113,11 +130,37 @@ class Database:
         """Reads. PostgreSQL: each statement in its own implicit transaction (READ COMMITTED
         would take a fresh snapshot per statement anyway), saving a BEGIN and a ROLLBACK round
         trip per request."""
-        async with _timeouts_as_503(), self._autocommit.connect() as conn:
+        if self.is_sqlite:
+            async with _timeouts_as_503(), self.engine.connect() as conn:
+                yield conn
+            return
+        async with _timeouts_as_503(), self._pg_connection() as (conn, _driver):
             yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    return isinstance(
+        exc, (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError, ConnectionError)
+    )
+
+
+async def _settle(conn: AsyncConnection, driver: Any, *, broken: bool) -> None:
+    """Roll back an open transaction; when that is impossible (closed, broken, cancelled
+    again meanwhile), drop the connection so the pool never hands it out again."""
+    try:
+        if not broken and not driver.is_closed():
+            if driver.is_in_transaction():
+                await driver.execute("ROLLBACK")
+            if not driver.is_in_transaction():
+                return
+    except BaseException:
+        pass
+    driver.terminate()
+    with contextlib.suppress(BaseException):
+        await conn.invalidate()
 
 
 async def driver_connection(conn: AsyncConnection) -> Any:
@@ -130,16 +173,23 @@ async def driver_connection(conn: AsyncConnection) -> Any:
 
 @asynccontextmanager
 async def _timeouts_as_503() -> AsyncIterator[None]:
-    """A statement cancelled by its time limit (or a busy SQLite file) is a 503, not a 500."""
+    """A statement cancelled by its time limit, a busy SQLite file or a lost database
+    connection is a 503 (retry), not a 500."""
     try:
         yield
     except DBAPIError as exc:
         text = str(exc.orig).lower()
         if "statement timeout" in text or "database is locked" in text:
             raise ServiceUnavailable("the database did not answer in time; retry") from exc
+        if exc.connection_invalidated:
+            raise ServiceUnavailable("lost the database connection; retry") from exc
         raise
     except asyncpg.QueryCanceledError as exc:  # the raw asyncpg paths
         raise ServiceUnavailable("the database did not answer in time; retry") from exc
+    except Exception as exc:
+        if _is_disconnect(exc):
+            raise ServiceUnavailable("lost the database connection; retry") from exc
+        raise
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

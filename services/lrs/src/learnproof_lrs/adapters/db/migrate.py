@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
@@ -24,4 +25,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 async def upgrade(db: Database) -> None:
     """Bring the database to the newest revision (idempotent)."""
     async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # A migration may rewrite a large table: not bounded by the query timeout.
+            await conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))

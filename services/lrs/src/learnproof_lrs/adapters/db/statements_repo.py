@@ -217,6 +217,18 @@ _PG_BEGIN_WRITE = (
 )
 
 
+# Definition locks: keyed by store and activity, seeded apart from the statement-id locks.
+_PG_LOCK_DEFINITIONS = (
+    "SELECT count(pg_advisory_xact_lock(h)) FROM ("
+    " SELECT DISTINCT hashtextextended($1 || ' ' || x, 1282) AS h"
+    " FROM unnest($2::text[]) AS x ORDER BY h) AS locks"
+)
+_PG_DEFINITIONS = (
+    "SELECT activity_id, definition FROM activities"
+    " WHERE store_id = $1 AND activity_id = ANY($2::text[])"
+)
+
+
 async def _driver(conn: AsyncConnection) -> Any:
     driver = await driver_connection(conn)
     if not driver.is_in_transaction():
@@ -288,6 +300,19 @@ class StatementWrites:
             )
             found.definitions = {r.activity_id: orjson.loads(r.definition) for r in result}
         return found
+
+    async def lock_definitions(
+        self, store_id: str, activity_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        """PostgreSQL: lock the canonical definitions of `activity_ids` for this transaction
+        (advisory locks, in one order) and read them as they are now."""
+        aids = sorted(set(activity_ids))
+        driver = await _driver(self.conn)
+        await driver.fetchval(_PG_LOCK_DEFINITIONS, store_id, aids)
+        return {
+            r["activity_id"]: orjson.loads(r["definition"])
+            for r in await driver.fetch(_PG_DEFINITIONS, store_id, aids)
+        }
 
     async def index_of(
         self, store_id: str, seqs: Iterable[int]
