@@ -204,10 +204,11 @@ class WriteCoalescer:
     transaction takes all of them (up to `max_statements`) as one batch: one lock round trip,
     one lookup, one multi-table INSERT and one commit for many requests, instead of each. Every
     request is still answered only after its statements committed. If the combined batch fails
-    for any reason (a 409 conflict, a voiding error, two requests with one id, a timeout),
-    nothing of it was written and each request of the group runs again on its own, so each
-    gets exactly the answer it would have had alone. Requests with attachment parts always run
-    on their own.
+    because of what one member sent (400 or 409: a voiding error, a conflicting id, two requests
+    with one id), nothing of it was written and each request of the group runs again on its
+    own, so each gets exactly the answer it would have had alone. Any other failure (a statement
+    timeout, the database gone) is not about content and is every member's answer (503).
+    Requests with attachment parts always run on their own.
     """
 
     def __init__(self, db: Database, max_statements: int = 250, parallel: int = 4) -> None:
