@@ -60,7 +60,14 @@ fsync = on
 synchronous_commit = on
 CONF
   fi
-  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null
+  # Write-heavy settings, given on every start so clusters made by an older script get them too.
+  # With the defaults (max_wal_size 1GB, checkpoint_timeout 5min, no WAL compression) an ingest
+  # of a few thousand statements/s forced a checkpoint every ~30 s, and each one made the next
+  # write of every touched page carry a full 8 kB page image: the raw-asyncpg ceiling at batch
+  # 100 went from ~5,200 to ~10,000 statements/s with these (docs/benchmarks.md). Production
+  # clusters want the same (deploy/, docker-compose.yml).
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+    -o "-c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null
   head -1 "$DATA/postmaster.pid" > "$PIDFILE"
   for _ in $(seq 1 60); do ready && break; sleep 0.5; done
   ready || { echo "pg.sh: PostgreSQL did not become ready; see $LOG" >&2; exit 1; }
