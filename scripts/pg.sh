@@ -62,10 +62,11 @@ CONF
   fi
   # Write-heavy settings, given on every start so clusters made by an older script get them too.
   # With the defaults (max_wal_size 1GB, checkpoint_timeout 5min, no WAL compression) an ingest
-  # of a few thousand statements/s forced a checkpoint every ~30 s, and each one made the next
-  # write of every touched page carry a full 8 kB page image: the raw-asyncpg ceiling at batch
-  # 100 went from ~5,200 to ~10,000 statements/s with these (docs/benchmarks.md). Production
-  # clusters want the same (deploy/, docker-compose.yml).
+  # of a few thousand statements/s forces a checkpoint every ~30 s, and after each one the next
+  # write of every touched page carries a full 8 kB page image. Measured on one machine (raw
+  # ceiling, batch 100, three 6 s cells in a row): defaults 10.3k -> 8.5k -> 7.1k statements/s
+  # as a checkpoint begins, these settings 9.4k / 9.1k / 9.0k (docs/benchmarks.md). Production
+  # clusters want the same (docker-compose.yml).
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
     -o "-c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null
   head -1 "$DATA/postmaster.pid" > "$PIDFILE"
