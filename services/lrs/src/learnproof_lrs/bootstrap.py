@@ -47,6 +47,7 @@ def bootstrap(settings: LrsSettings | None = None) -> Lrs:
         settings.database_url,
         pool_size=settings.pool_size,
         query_timeout_ms=settings.query_timeout_ms,
+        through_max_age_ms=settings.consistent_through_max_age_ms,
     )
     return Lrs(
         settings=settings,

@@ -34,6 +34,10 @@ class LrsSettings(BaseSettings):
     # Milliseconds a query may run before PostgreSQL cancels it (pathological related_* queries).
     query_timeout_ms: int = 10_000
     pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL: a Consistent-Through reading (one query of the database clock and its writing
+    # transactions) is reused by the process's GETs for up to this long; 0 = one per GET. A
+    # reused value is older, never wrong: it was read before the reusing query's snapshot.
+    consistent_through_max_age_ms: int = Field(default=50, ge=0)
     # Concurrent statement writes of one credential share a transaction (group commit); each
     # request is still all-or-nothing and answered after its commit. Off: one per request.
     group_commit: bool = True

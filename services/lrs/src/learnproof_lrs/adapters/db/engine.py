@@ -30,8 +30,19 @@ def normalise_url(url: str) -> str:
 class Database:
     """One engine plus what differs per dialect (SQLite: one writer at a time in-process)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, query_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        query_timeout_ms: int = 10_000,
+        through_max_age_ms: int = 0,
+    ) -> None:
         url = normalise_url(url)
+        # PostgreSQL: the last Consistent-Through reading (monotonic time it was started, value)
+        # and how long later requests may reuse it instead of asking again (service layer).
+        self.through_max_age = through_max_age_ms / 1000
+        self.through_reading: tuple[float, datetime] | None = None
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
