@@ -4,52 +4,22 @@ visible to the query it came with; a reading is reused for a short while, never 
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
 import pytest
 
 from learnproof_lrs.adapters.db.statements_repo import StatementWrites
-from learnproof_lrs.bootstrap import Lrs, bootstrap
-from learnproof_lrs.entrypoints.http.app import create_app
-from learnproof_lrs.settings import LrsSettings
+from learnproof_lrs.bootstrap import Lrs
 
-pytestmark = pytest.mark.postgres
-
-KEY, SECRET = "through-key", "through-secret"
-BASIC = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
+# The conftest's `lrs` / `client` fixtures, on PostgreSQL only (SQLite has no reading to reuse).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)]),
+]
 
 VERB = {"id": "http://adlnet.gov/expapi/verbs/completed"}
-
-
-@pytest.fixture
-async def pg_lrs(empty_pg_url: str) -> AsyncIterator[Lrs]:
-    settings = LrsSettings(
-        database_url=empty_pg_url,
-        bootstrap_key=KEY,
-        bootstrap_secret=SECRET,
-        kdf_log2_n=10,
-        consistent_through_max_age_ms=5_000,
-    )
-    lrs = bootstrap(settings)
-    await lrs.start()
-    try:
-        yield lrs
-    finally:
-        await lrs.stop()
-
-
-@pytest.fixture
-async def http(pg_lrs: Lrs) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(lrs=pg_lrs)),
-        base_url="http://lrs.test/xapi",
-        headers={"Authorization": BASIC, "X-Experience-API-Version": "1.0.3"},
-    ) as client:
-        yield client
 
 
 async def _post(http: httpx.AsyncClient) -> datetime:
@@ -69,35 +39,38 @@ async def _through(http: httpx.AsyncClient, **params: str) -> datetime:
 
 
 async def test_a_reading_is_reused_within_its_max_age_and_renewed_after(
-    pg_lrs: Lrs, http: httpx.AsyncClient
+    lrs: Lrs, client: httpx.AsyncClient
 ) -> None:
-    first = await _post(http)
-    reading = await _through(http)
+    first = await _post(client)
+    await asyncio.sleep(0.01)  # a fresh reading is held 1 ms back: let the clock pass that
+    lrs.db.through_max_age = 5.0
+    lrs.db.through_reading = None
+    reading = await _through(client)
     assert reading >= first
-    later = await _post(http)
+    later = await _post(client)
     # Within the max age the same (older, still true) reading answers ...
-    assert await _through(http) == reading
-    assert await _through(http, verb=VERB["id"]) == reading
+    assert await _through(client) == reading
+    assert await _through(client, verb=VERB["id"]) == reading
     assert reading < later
     # ... and once it has aged, a new one covers the later statement.
-    pg_lrs.db.through_max_age = 0.0
-    assert await _through(http) >= later
+    lrs.db.through_max_age = 0.0
+    assert await _through(client) >= later
 
 
-async def test_a_running_writer_holds_the_header_back(pg_lrs: Lrs, http: httpx.AsyncClient) -> None:
+async def test_a_running_writer_holds_the_header_back(lrs: Lrs, client: httpx.AsyncClient) -> None:
     """A statement whose transaction is still open is not visible, so the header must stay
     before its `stored` (read from the clock inside that transaction) until it commits."""
-    pg_lrs.db.through_max_age = 0.0
-    await _post(http)
-    async with pg_lrs.db.write() as conn:
+    lrs.db.through_max_age = 0.0
+    await _post(client)
+    async with lrs.db.write() as conn:
         _, writer_now = await StatementWrites(conn).begin([str(uuid.uuid4())])
         assert writer_now is not None
         await asyncio.sleep(0.05)  # the clock moves well past the writer's `stored`
-        assert await _through(http) < writer_now
+        assert await _through(client) < writer_now
         # A reading reused from while the writer ran keeps holding back after it commits.
-        pg_lrs.db.through_max_age = 5.0
-        held = await _through(http)
+        lrs.db.through_max_age = 5.0
+        held = await _through(client)
     assert held < writer_now
-    assert await _through(http) == held
-    pg_lrs.db.through_max_age = 0.0
-    assert await _through(http) >= writer_now
+    assert await _through(client) == held
+    lrs.db.through_max_age = 0.0
+    assert await _through(client) >= writer_now
