@@ -329,9 +329,10 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                 statements_per_s=round(plan.store_size / seconds, 1),
                 count=plan.store_size,
                 seconds=round(seconds, 1),
-                note="rows built by the LRS's prepare() in 2 processes + VACUUM (ANALYZE)",
+                note="rows built by the LRS's prepare() in 2 processes + ANALYZE",
             )
         )
+        await ceiling.settle_store(url)
         server = Server(url)
         await server.start()
         try:

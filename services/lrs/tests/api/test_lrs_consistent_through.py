@@ -14,10 +14,9 @@ from learnproof_lrs.adapters.db.statements_repo import StatementWrites
 from learnproof_lrs.bootstrap import Lrs
 
 # The conftest's `lrs` / `client` fixtures, on PostgreSQL only (SQLite has no reading to reuse).
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)]),
-]
+pytestmark = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 
 VERB = {"id": "http://adlnet.gov/expapi/verbs/completed"}
 

@@ -551,28 +551,27 @@ async def _consistent_through(db: Database, reads: StatementReads) -> datetime:
         # and what was visible then stays visible. Reusing it for `through_max_age` seconds
         # saves most GETs a round trip (and the database a pg_stat_activity scan); the header
         # is then up to that much older than a fresh reading would be.
-        asked = time.monotonic()
-        reused = _reusable_reading(db, asked)
+        reused = _reusable_reading(db)
         if reused is not None:
             return reused
+        asked = time.monotonic()
         through = await reads.consistent_through()
         assert through is not None
         value = _millis(through - timedelta(milliseconds=1))
-        reading = db.through_reading  # another request may have refreshed it meanwhile
-        if reading is None or value >= reading[1]:
-            db.through_reading = (asked, value)
-            return value
-        return reading[1]
+        previous = db.through_reading  # another request may have refreshed it meanwhile
+        if previous is not None and previous[1] > value:
+            return previous[1]
+        db.through_reading = (asked, value)
+        return value
     started = db.write_started
     return _now() if started is None else _millis(started - timedelta(milliseconds=1))
 
 
-def _reusable_reading(db: Database, now: float | None = None) -> datetime | None:
-    """PostgreSQL: the last Consistent-Through reading while it is younger than its max age."""
+def _reusable_reading(db: Database) -> datetime | None:
+    """PostgreSQL: the last Consistent-Through reading while it is younger than its max age
+    (SQLite never stores one)."""
     reading = db.through_reading
-    if reading is None or db.is_sqlite:
-        return None
-    if (time.monotonic() if now is None else now) - reading[0] < db.through_max_age:
+    if reading is not None and time.monotonic() - reading[0] < db.through_max_age:
         return reading[1]
     return None
 

@@ -285,13 +285,15 @@ class StatementWrites:
             return found
         if self.pg:
             driver = await _driver(self.conn)
+            stored = []
             for r in await driver.fetch(_PG_LOOKUP, store_id, ids, targets, aids):
                 if r["k"] == "s":
-                    found.statements[r["id"]] = _pg_rows([r])[0]
+                    stored.append(r)
                 elif r["k"] == "v":
                     found.voiders[r["voiding_target"]] = r["id"]
                 else:
                     found.definitions[r["id"]] = orjson.loads(r["body"])
+            found.statements = {row.id: row for row in _pg_rows(stored)}
             return found
         if ids:
             result = await self.conn.execute(
