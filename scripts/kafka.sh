@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PORT=${LEARNPROOF_KAFKA_PORT:-59092}
-CPORT=${LEARNPROOF_KAFKA_CONTROLLER_PORT:-59093}
+# Below Linux's ephemeral range (32768-60999): a listening port inside it can be taken at any
+# moment by the local end of some outbound connection (a CI run failed to bind 59092 so).
+PORT=${LEARNPROOF_KAFKA_PORT:-29092}
+CPORT=${LEARNPROOF_KAFKA_CONTROLLER_PORT:-29093}
 BASE=${LEARNPROOF_KAFKA_DIR:-$ROOT/.cache/kafka}
 # The jars are shared by every instance, whatever its BASE.
 LIBS=${LEARNPROOF_KAFKA_LIBS:-$ROOT/.cache/kafka/libs}

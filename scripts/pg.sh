@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PORT=${LEARNPROOF_PG_PORT:-54329}
+PORT=${LEARNPROOF_PG_PORT:-25432}  # below the ephemeral port range, as in kafka.sh
 BASE=${LEARNPROOF_PG_DIR:-$ROOT/.cache/pg}
 DATA=$BASE/data
 LOG=$BASE/server.log
@@ -68,7 +68,7 @@ CONF
   # as a checkpoint begins, these settings 9.4k / 9.1k / 9.0k (docs/benchmarks.md). Production
   # clusters want the same (docker-compose.yml).
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null
+    -o "-c port=$PORT -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null
   head -1 "$DATA/postmaster.pid" > "$PIDFILE"
   for _ in $(seq 1 60); do ready && break; sleep 0.5; done
   ready || { echo "pg.sh: PostgreSQL did not become ready; see $LOG" >&2; exit 1; }
