@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -206,6 +208,35 @@ async def test_more_links_page_without_gaps_or_repeats(client: httpx.AsyncClient
         assert len(seen) == len(set(seen))
         assert sorted(seen) == sorted(expected)
         assert seen == (expected[::-1] if ascending == "true" else expected)
+
+
+async def test_page_boundaries_and_exact_bytes(
+    client: httpx.AsyncClient, client2: httpx.AsyncClient
+) -> None:
+    # An `exact` page without attachments is the stored bytes joined by the database; every
+    # statement on it is the one GET by id returns, and `more` appears only when a row is left.
+    ids = (await client.post("/statements", json=[statement() for _ in range(4)])).json()
+    full = await client.get("/statements", params={"limit": "4"})
+    assert full.json()["more"] == ""
+    assert [s["id"] for s in full.json()["statements"]] == ids[::-1]
+    for got in full.json()["statements"]:
+        alone = await client.get("/statements", params={"statementId": got["id"]})
+        assert got == alone.json()
+    short = await client.get("/statements", params={"limit": "3"})
+    assert [s["id"] for s in short.json()["statements"]] == ids[:0:-1]
+    rest = await client.get(short.json()["more"].removeprefix("/xapi"))
+    assert [s["id"] for s in rest.json()["statements"]] == ids[:1]
+    assert rest.json()["more"] == ""
+    empty = await client.get("/statements", params={"verb": "http://example.com/never"})
+    assert empty.json() == {"statements": [], "more": ""}
+    assert "last-modified" not in (
+        await client2.get("/statements", params={"verb": "http://example.com/never"})
+    ).headers
+    # 2.0: Last-Modified is the newest `stored` on the page.
+    page = await client2.get("/statements", params={"limit": "2", "ascending": "true"})
+    newest = max(s["stored"] for s in page.json()["statements"])
+    stamp = email.utils.parsedate_to_datetime(page.headers["last-modified"])
+    assert stamp.replace(microsecond=0) == datetime.fromisoformat(newest).replace(microsecond=0)
 
 
 async def test_since_until_and_ascending(client: httpx.AsyncClient) -> None:

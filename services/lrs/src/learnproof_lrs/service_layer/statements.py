@@ -457,6 +457,16 @@ def _events(
 
 
 @dataclass(slots=True)
+class JoinedStatements:
+    """A page whose statements are one JSON fragment (the stored bytes, comma-joined)."""
+
+    joined: bytes
+    newest_us: int | None  # the newest `stored` on the page
+    more: dict[str, Any] | None
+    through: datetime  # X-Experience-API-Consistent-Through
+
+
+@dataclass(slots=True)
 class Page:
     rows: list[StoredRow]
     more: dict[str, Any] | None
@@ -499,16 +509,12 @@ async def query_statements(
     with_attachments: bool,
 ) -> Page:
     """One page of a statement query; `more` carries the cursor and the snapshot bound."""
-    mode = principal.statement_read_mode()
-    if mode == "mine":
-        query = _replace(query, credential_key=principal.key)
+    query = _readable(query, principal)
     async with db.read() as conn:
         reads = StatementReads(conn)
         # Before the query: a statement stored up to this time is visible to it.
         through = await _consistent_through(db, reads)
-        if query.bound_seq is None and query.bound_txid is None and not reads.pg:
-            last = await reads.last_seq(principal.store_id)
-            query = _replace(query, bound_seq=last[0] if last is not None else 0)
+        query = await _bounded(query, principal, reads)
         # PostgreSQL: the first page computes its horizon in the same statement.
         rows, horizon = await reads.query(_replace(query, limit=query.limit + 1))
         if horizon is not None:
@@ -521,13 +527,55 @@ async def query_statements(
     more = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
-        more = {
-            "after_seq": rows[-1].seq,
-            "after_stored_us": rows[-1].stored_us,
-            "bound_seq": query.bound_seq,
-            "bound_txid": query.bound_txid,
-        }
+        more = _more(query, rows[-1].stored_us, rows[-1].seq)
     return Page(rows=rows, more=more, through=through, attachments=files)
+
+
+async def query_statements_joined(
+    db: Database, principal: Principal, query: StatementFilter
+) -> JoinedStatements:
+    """The same page as `query_statements`, for an `exact` answer without attachments: the
+    stored statements come back already joined into one JSON fragment (see
+    StatementReads.query_joined), never parsed or re-encoded."""
+    query = _readable(query, principal)
+    async with db.read() as conn:
+        reads = StatementReads(conn)
+        through = await _consistent_through(db, reads)
+        query = await _bounded(query, principal, reads)
+        page = await reads.query_joined(_replace(query, limit=query.limit + 1), query.limit)
+    if page.horizon is not None:
+        query = _replace(query, bound_txid=page.horizon)
+    more = _more(query, *page.last) if page.last is not None else None
+    return JoinedStatements(
+        joined=page.joined, newest_us=page.newest_us, more=more, through=through
+    )
+
+
+def _readable(query: StatementFilter, principal: Principal) -> StatementFilter:
+    """The filter as this credential may read: only its own statements under `mine`."""
+    if principal.statement_read_mode() == "mine":
+        return _replace(query, credential_key=principal.key)
+    return query
+
+
+async def _bounded(
+    query: StatementFilter, principal: Principal, reads: StatementReads
+) -> StatementFilter:
+    """SQLite: a first page is bounded by the newest seq it can see (PostgreSQL computes its
+    horizon inside the query)."""
+    if query.bound_seq is None and query.bound_txid is None and not reads.pg:
+        last = await reads.last_seq(principal.store_id)
+        return _replace(query, bound_seq=last[0] if last is not None else 0)
+    return query
+
+
+def _more(query: StatementFilter, after_stored_us: int, after_seq: int) -> dict[str, Any]:
+    return {
+        "after_seq": after_seq,
+        "after_stored_us": after_stored_us,
+        "bound_seq": query.bound_seq,
+        "bound_txid": query.bound_txid,
+    }
 
 
 async def consistent_through(db: Database, principal: Principal) -> datetime:

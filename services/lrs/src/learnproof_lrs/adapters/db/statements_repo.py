@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -107,6 +108,18 @@ class StatementFilter:
     bound_seq: int | None = None  # SQLite: the last seq the first page saw
     bound_txid: int | None = None  # PostgreSQL: the horizon the first page saw
     limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedPage:
+    """One page of a statement query as a single JSON fragment: the stored statements of the
+    page, joined with commas (what an `exact` answer splices between `[` and `]`)."""
+
+    joined: bytes
+    found: int  # rows found, up to the page size + 1 (one more than the page: `more` exists)
+    last: tuple[int, int] | None  # (stored_us, seq) of the page's last row when more exist
+    newest_us: int | None  # the newest `stored` on the page (2.0 Last-Modified)
+    horizon: int | None  # PostgreSQL first page: the horizon it was read under
 
 
 _ROW_FIELDS = ("seq", "id", "stored_us", "voided", "voiding_target", "credential_key", "body")
@@ -517,6 +530,40 @@ class StatementReads:
         The statement is built once per query shape (see `_query_shape`); on PostgreSQL its SQL
         is compiled once too and runs on the driver connection.
         """
+        shape, values = self._shape(f, joined=False)
+        if self.pg:
+            records = await self._fetch_pg(shape, values)
+            horizon = records[0]["horizon"] if records and shape.bound == "horizon" else None
+            return _pg_rows(records), horizon
+        result = await self.conn.execute(_query_shape(shape), values)
+        return [_row(r) for r in result], None
+
+    async def query_joined(self, f: StatementFilter, page_size: int) -> JoinedPage:
+        """The same page as `query` (asked with `f.limit` = page_size + 1), as the stored
+        statements joined into one JSON fragment: PostgreSQL folds the rows in the query."""
+        if not self.pg:
+            rows, _ = await self.query(f)
+            page = rows[:page_size]
+            last = rows[page_size - 1] if len(rows) > page_size else None
+            return JoinedPage(
+                joined=b",".join(r.raw for r in page),
+                found=len(rows),
+                last=(last.stored_us, last.seq) if last is not None else None,
+                newest_us=max((r.stored_us for r in page), default=None),
+                horizon=None,
+            )
+        shape, values = self._shape(f, joined=True)
+        (record,) = await self._fetch_pg(shape, {**values, "page_size": page_size})
+        more = record["last_seq"] is not None and record["found"] > page_size
+        return JoinedPage(
+            joined=bytes(record["joined"] or b""),
+            found=record["found"],
+            last=(record["last_stored_us"], record["last_seq"]) if more else None,
+            newest_us=record["newest_us"],
+            horizon=record["horizon"] if shape.bound == "horizon" else None,
+        )
+
+    def _shape(self, f: StatementFilter, *, joined: bool) -> tuple[_Shape, dict[str, Any]]:
         filters = _filters(f)
         shape = _Shape(
             filters=tuple((kind, related) for kind, _, related in filters),
@@ -532,6 +579,7 @@ class StatementReads:
             else "",
             cursor=f.after_seq is not None and f.after_stored_us is not None,
             ascending=f.ascending,
+            joined=joined,
         )
         values: dict[str, Any] = {
             "store_id": f.store_id,
@@ -545,15 +593,14 @@ class StatementReads:
             "limit": f.limit,
         }
         values.update({f"value_{i}": value for i, (_, value, _) in enumerate(filters)})
-        if self.pg:
-            sql, names, fixed = _pg_sql(shape)
-            values = {**fixed, **values}
-            driver = await driver_connection(self.conn)
-            records = await driver.fetch(sql, *(values[n] for n in names))
-            horizon = records[0]["horizon"] if records and shape.bound == "horizon" else None
-            return _pg_rows(records), horizon
-        result = await self.conn.execute(_query_shape(shape), values)
-        return [_row(r) for r in result], None
+        return shape, values
+
+    async def _fetch_pg(self, shape: _Shape, values: dict[str, Any]) -> list[Any]:
+        sql, names, fixed = _pg_sql(shape)
+        values = {**fixed, **values}
+        driver = await driver_connection(self.conn)
+        records: list[Any] = await driver.fetch(sql, *(values[n] for n in names))
+        return records
 
     async def attachment_contents(
         self, store_id: str, shas: Iterable[str]
@@ -603,6 +650,7 @@ class _Shape:
     bound: str  # "seq" | "txid" | "horizon" (PostgreSQL, computed in the query) | ""
     cursor: bool
     ascending: bool
+    joined: bool = False  # PostgreSQL: the page aggregated into one JSON fragment
 
 
 @functools.lru_cache(maxsize=1024)
@@ -615,7 +663,11 @@ def _query_shape(shape: _Shape) -> sa.Select[Any]:
     index of the statements table serves.
     """
     store = sa.bindparam("store_id", type_=sa.String)
-    columns: list[Any] = list(_COLUMNS)
+    columns: list[Any] = (
+        [statements.c.seq, statements.c.stored_us, statements.c.body]
+        if shape.joined
+        else list(_COLUMNS)
+    )
     horizon: Any = None
     if shape.bound == "horizon":
         # One horizon for the whole statement (a CTE is evaluated once), also returned.
@@ -673,7 +725,33 @@ def _query_shape(shape: _Shape) -> sa.Select[Any]:
         order = (stored_col.asc(), seq_col.asc())
     else:
         order = (stored_col.desc(), seq_col.desc())
-    return query.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer))
+    if shape.joined:
+        query = query.add_columns(sa.func.row_number().over(order_by=order).label("n"))
+    query = query.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer))
+    return _joined(query) if shape.joined else query
+
+
+def _joined(query: sa.Select[Any]) -> sa.Select[Any]:
+    """PostgreSQL: the page (`limit` = page size + 1 rows) folded into one row — the page's
+    statements joined with commas in result order, how many rows were found, the cursor of
+    the page's last row, its newest `stored`, the horizon. The driver then decodes one value
+    instead of a hundred rows (~0.5 -> ~0.25 ms of server CPU per 100-statement page)."""
+    page = query.subquery("page")
+    size = sa.bindparam("page_size", type_=sa.Integer)
+    on_page = page.c.n <= size
+    is_last = page.c.n == size
+    return sa.select(
+        sa.func.string_agg(
+            page.c.body, aggregate_order_by(sa.literal(b",", sa.LargeBinary), page.c.n)
+        )
+        .filter(on_page)
+        .label("joined"),
+        sa.func.count().label("found"),
+        sa.func.max(page.c.stored_us).filter(is_last).label("last_stored_us"),
+        sa.func.max(page.c.seq).filter(is_last).label("last_seq"),
+        sa.func.max(page.c.stored_us).filter(on_page).label("newest_us"),
+        (sa.func.max(page.c.horizon) if "horizon" in page.c else sa.null()).label("horizon"),
+    )
 
 
 @functools.lru_cache(maxsize=1024)

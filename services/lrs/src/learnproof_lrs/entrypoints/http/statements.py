@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -17,7 +18,12 @@ from learnproof_lrs.domain.statement import format_statement, format_stored, par
 from learnproof_lrs.domain.validation import is_uuid
 from learnproof_lrs.domain.versions import V200
 from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep, read_body
-from learnproof_lrs.entrypoints.http.statement_params import encode_more, parse_body, parse_get
+from learnproof_lrs.entrypoints.http.statement_params import (
+    GetRequest,
+    encode_more,
+    parse_body,
+    parse_get,
+)
 from learnproof_lrs.service_layer import statements as service
 
 router = APIRouter()
@@ -95,23 +101,34 @@ async def _get(request: Request, lrs: Lrs, principal: Principal, version: str) -
             headers["Last-Modified"] = _http_date(row.stored_us)
         return _answer(_render(row, get.fmt, languages), files, get.attachments, headers)
     assert get.filter is not None
+    if get.fmt == "exact" and not get.attachments:
+        # The common case: the stored bytes, joined by the database, spliced in as they are.
+        joined = await service.query_statements_joined(lrs.db, principal, get.filter)
+        headers[CONSISTENT_THROUGH] = format_stored(joined.through)
+        if version == V200 and joined.newest_us is not None:
+            headers["Last-Modified"] = _http_date(joined.newest_us)
+        document = b'{"statements":[%b],"more":%b}' % (
+            joined.joined,
+            orjson.dumps(_more_link(lrs, get, joined.more)),
+        )
+        return Response(document, media_type="application/json", headers=headers)
     page = await service.query_statements(
         lrs.db, principal, get.filter, with_attachments=get.attachments
     )
-    more = ""
-    if page.more is not None:
-        more = f"{lrs.settings.base_path}/statements?more={encode_more(get, page.more)}"
-    document = (
-        b'{"statements":['
-        + b",".join(_render(r, get.fmt, languages) for r in page.rows)
-        + b'],"more":'
-        + orjson.dumps(more)
-        + b"}"
+    document = b'{"statements":[%b],"more":%b}' % (
+        b",".join(_render(r, get.fmt, languages) for r in page.rows),
+        orjson.dumps(_more_link(lrs, get, page.more)),
     )
     headers[CONSISTENT_THROUGH] = format_stored(page.through)
     if version == V200 and page.rows:
         headers["Last-Modified"] = _http_date(max(r.stored_us for r in page.rows))
     return _answer(document, page.attachments, get.attachments, headers)
+
+
+def _more_link(lrs: Lrs, get: GetRequest, more: dict[str, Any] | None) -> str:
+    if more is None:
+        return ""
+    return f"{lrs.settings.base_path}/statements?more={encode_more(get, more)}"
 
 
 def _http_date(stored_us: int) -> str:
