@@ -229,9 +229,12 @@ async def test_page_boundaries_and_exact_bytes(
     assert rest.json()["more"] == ""
     empty = await client.get("/statements", params={"verb": "http://example.com/never"})
     assert empty.json() == {"statements": [], "more": ""}
-    assert "last-modified" not in (
-        await client2.get("/statements", params={"verb": "http://example.com/never"})
-    ).headers
+    assert (
+        "last-modified"
+        not in (
+            await client2.get("/statements", params={"verb": "http://example.com/never"})
+        ).headers
+    )
     # 2.0: Last-Modified is the newest `stored` on the page.
     page = await client2.get("/statements", params={"limit": "2", "ascending": "true"})
     newest = max(s["stored"] for s in page.json()["statements"])
