@@ -12,7 +12,7 @@ from learnproof_lrs.bootstrap import Lrs
 from learnproof_lrs.domain import documents as dm
 from learnproof_lrs.domain.auth import Principal
 from learnproof_lrs.domain.errors import BadRequest
-from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep, read_body
+from learnproof_lrs.entrypoints.http.deps import CallerDep, read_body
 from learnproof_lrs.service_layer import documents as service
 
 router = APIRouter()
@@ -98,22 +98,16 @@ def _document_routes(path: str, kind: str) -> None:
     """GET / HEAD / PUT / POST / DELETE of one document resource."""
 
     @router.api_route(path, methods=["GET", "HEAD"], name=f"get_{kind}")
-    async def get(
-        request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-    ) -> Response:
-        return await _get(kind, request, lrs, principal, version)
+    async def get(request: Request, caller: CallerDep) -> Response:
+        return await _get(kind, request, *caller)
 
     @router.api_route(path, methods=["PUT", "POST"], status_code=204, name=f"write_{kind}")
-    async def write(
-        request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-    ) -> Response:
-        return await _write(kind, request, lrs, principal, version)
+    async def write(request: Request, caller: CallerDep) -> Response:
+        return await _write(kind, request, *caller)
 
     @router.delete(path, status_code=204, name=f"delete_{kind}")
-    async def delete(
-        request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-    ) -> Response:
-        return await _delete(kind, request, lrs, principal, version)
+    async def delete(request: Request, caller: CallerDep) -> Response:
+        return await _delete(kind, request, *caller)
 
 
 _document_routes("/activities/state", dm.STATE)
@@ -122,9 +116,8 @@ _document_routes("/agents/profile", dm.AGENT_PROFILE)
 
 
 @router.api_route("/activities", methods=["GET", "HEAD"])
-async def get_activity(
-    request: Request, lrs: LrsDep, principal: PrincipalDep, _version: VersionDep
-) -> Response:
+async def get_activity(request: Request, caller: CallerDep) -> Response:
+    lrs, principal, _ = caller
     params = _params(request)
     if set(params) - {"activityId"}:
         raise BadRequest("GET /activities takes only the activityId parameter")
@@ -134,9 +127,8 @@ async def get_activity(
 
 
 @router.api_route("/agents", methods=["GET", "HEAD"])
-async def get_agent(
-    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-) -> Response:
+async def get_agent(request: Request, caller: CallerDep) -> Response:
+    lrs, principal, version = caller
     params = _params(request)
     if set(params) - {"agent"}:
         raise BadRequest("GET /agents takes only the agent parameter")

@@ -17,7 +17,7 @@ from learnproof_lrs.domain.multipart import build_multipart_mixed
 from learnproof_lrs.domain.statement import format_statement, format_stored, parse_accept_language
 from learnproof_lrs.domain.validation import is_uuid
 from learnproof_lrs.domain.versions import V200
-from learnproof_lrs.entrypoints.http.deps import LrsDep, PrincipalDep, VersionDep, read_body
+from learnproof_lrs.entrypoints.http.deps import CallerDep, read_body
 from learnproof_lrs.entrypoints.http.statement_params import (
     GetRequest,
     encode_more,
@@ -31,9 +31,8 @@ CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 
 
 @router.put("/statements", status_code=204)
-async def put_statement(
-    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-) -> Response:
+async def put_statement(request: Request, caller: CallerDep) -> Response:
+    lrs, principal, version = caller
     statement_id = request.query_params.get("statementId")
     if statement_id is None:
         raise BadRequest("PUT /statements needs the statementId parameter")
@@ -59,9 +58,8 @@ async def put_statement(
 
 
 @router.post("/statements")
-async def post_statements(
-    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-) -> Response:
+async def post_statements(request: Request, caller: CallerDep) -> Response:
+    lrs, principal, version = caller
     if request.query_params:
         raise BadRequest(f"unknown parameters: {', '.join(sorted(request.query_params))}")
     body = await read_body(request, lrs.settings.max_body_bytes)
@@ -74,9 +72,8 @@ async def post_statements(
 
 @router.get("/statements")
 @router.head("/statements")
-async def get_statements(
-    request: Request, lrs: LrsDep, principal: PrincipalDep, version: VersionDep
-) -> Response:
+async def get_statements(request: Request, caller: CallerDep) -> Response:
+    lrs, principal, version = caller
     # Every GET answer carries Consistent-Through, errors included (Communication 2.1.3); a
     # successful read computes it on its own connection just before its query.
     try:
