@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 from rich.console import Console
 
-from learnproof_bench import ceiling, queries, stream
+from learnproof_bench import ceiling, queries, services, stream
 from learnproof_bench.generator import (
     ACTIVITIES_PER_COURSE,
     COURSES,
@@ -59,6 +59,7 @@ class Plan:
     pool: int  # statements generated for the HTTP / ceiling streams (then recycled)
     store_pool: int  # statements of the query store built by prepare() (then replayed)
     analytics_statements: int = 10_000  # synthetic log for the analytics projection row
+    services_seconds: float = 4.0  # all three services under load (memory, consumer lag)
 
 
 QUICK = Plan(
@@ -95,6 +96,7 @@ FULL = Plan(
     pool=40_000,
     store_pool=100_000,
     analytics_statements=100_000,
+    services_seconds=20.0,
 )
 
 
@@ -466,6 +468,53 @@ async def analytics_phase(plan: Plan, report: Report) -> None:
     )
 
 
+async def services_phase(plan: Plan, report: Report, gen: Recycler) -> None:
+    """The three services at once under ingest and SCIM load: peak RSS of each, consumer lag."""
+    _say(f"services: LRS + analytics + identity-sync under load for {plan.services_seconds:.0f} s")
+    r = await services.run_services(gen.batch, seconds=plan.services_seconds)
+    load = "POST batch 10 x c8 to the LRS and SCIM user creation x c4 at the same time"
+    report.add(
+        _load_row("services: LRS ingest (with the consumers running)", r.ingest, 10, 8, note=load)
+    )
+    report.add(
+        _load_row(
+            "services: identity-sync SCIM create user", r.scim, 1, 4, note="POST /scim/v2/Users"
+        )
+    )
+    for name, peak in r.peak_rss_mb.items():
+        report.add(Row(scenario=f"memory {name}", peak_rss_mb=peak, note=load))
+    for name, seconds in r.catch_up_s.items():
+        report.add(
+            Row(
+                scenario=f"consumer catch-up {name}",
+                seconds=round(seconds, 2) if seconds is not None else None,
+                count=r.events,
+                errors=0 if seconds is not None else 1,
+                note="after the load: until the last statement event is applied (embedded "
+                "OutboxLogSource on PostgreSQL)"
+                if seconds is not None
+                else "not caught up within 120 s",
+            )
+        )
+
+
+def _load_row(scenario: str, r: LoadResult, batch: int, concurrency: int, note: str) -> Row:
+    return Row(
+        scenario=scenario,
+        batch=batch,
+        concurrency=concurrency,
+        statements_per_s=round(r.per_s, 1) if batch > 1 else None,
+        requests_per_s=round(r.requests_per_s, 1),
+        p50_ms=round(percentile(r.latencies_ms, 50), 2),
+        p95_ms=round(percentile(r.latencies_ms, 95), 2),
+        p99_ms=round(percentile(r.latencies_ms, 99), 2),
+        errors=r.errors,
+        count=r.requests,
+        seconds=round(r.seconds, 1),
+        note="; ".join(r.error_samples[:1]) or note,
+    )
+
+
 async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Report:
     started = time.perf_counter()
     report = Report(mode=plan.mode, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
@@ -487,6 +536,7 @@ async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Rep
         ("ceiling", lambda: ceiling_phase(plan, report, gen)),
         ("query", lambda: query_phase(plan, report, seed)),
         ("analytics", lambda: analytics_phase(plan, report)),
+        ("services", lambda: services_phase(plan, report, gen)),
     ]
     for name, run in phases:
         if name in skip:
@@ -508,7 +558,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", type=Path, default=Path(".bench/latest.json"))
     parser.add_argument(
-        "--skip", action="append", default=[], choices=["ingest", "ceiling", "query", "analytics"]
+        "--skip",
+        action="append",
+        default=[],
+        choices=["ingest", "ceiling", "query", "analytics", "services"],
     )
     parser.add_argument("--store-size", type=int, help="override the query store size")
     args = parser.parse_args()

@@ -76,47 +76,23 @@ def free_port() -> int:
 
 
 @dataclass
-class Server:
-    """`learnproof-lrs serve` on a free port; RSS of its process tree is sampled on demand."""
+class ServiceProcess:
+    """A service started as a subprocess (its own process group), ready once `health` answers
+    200; RSS and CPU of its process tree are read on demand; stopped with SIGINT (graceful)."""
 
-    db_url: str
-    workers: int | None = None  # None: the LRS's default (one per CPU on PostgreSQL)
-    bootstrap: bool = True
-    extra_env: dict[str, str] = field(default_factory=dict)
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    health: str
     log_path: Path = Path(".bench/server.log")
-
-    @property
-    def worker_count(self) -> int:
-        return self.workers or max(1, os.cpu_count() or 1)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/xapi"
+    proc: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        self.port = free_port()
-        env = dict(os.environ)
-        env.update(
-            LRS_DATABASE_URL=self.db_url,
-            LRS_LOG_LEVEL="warning",
-            LRS_POOL_SIZE=env.get("LRS_POOL_SIZE", "10"),
-        )
-        if self.bootstrap:
-            env.update(LRS_BOOTSTRAP_KEY=BENCH_KEY, LRS_BOOTSTRAP_SECRET=BENCH_SECRET)
-        env.update(self.extra_env)
-        exe = Path(sys.executable).with_name("learnproof-lrs")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - starts once, returns at once
-            [
-                str(exe),
-                "serve",
-                *("--host", "127.0.0.1", "--port", str(self.port)),
-                *(("--workers", str(self.workers)) if self.workers else ()),
-            ],
-            env=env,
+            self.argv,
+            env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -126,47 +102,39 @@ class Server:
             while True:
                 if self.proc.poll() is not None:
                     raise RuntimeError(
-                        f"the LRS exited with {self.proc.returncode}; {self.log_path}"
+                        f"{self.name} exited with {self.proc.returncode}; {self.log_path}"
                     )
                 try:
-                    r = await client.get(f"{self.base}/about", timeout=1.0)
+                    r = await client.get(self.health, timeout=1.0)
                     if r.status_code == 200:
-                        break
+                        return
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the LRS did not answer within 60 s")
+                    raise RuntimeError(f"{self.name} did not answer within 60 s")
                 await asyncio.sleep(0.2)
-        # With several workers, /about answering means one is up; give the others a moment.
-        if self.worker_count > 1:
-            await asyncio.sleep(2.0)
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its worker processes, in MiB."""
+    def _tree(self) -> list[psutil.Process]:
         if self.proc is None:
-            return 0.0
+            return []
         try:
             root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
+            return [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            return 0.0
+            return []
+
+    def rss_mb(self) -> float:
+        """Resident memory of the process and its children (workers), in MiB."""
         total = 0
-        for p in procs:
+        for p in self._tree():
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
         return total / 1_048_576
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server's process tree so far."""
-        if self.proc is None:
-            return 0.0
-        try:
-            root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
+        """User + system CPU time of the process tree so far."""
         total = 0.0
-        for p in procs:
+        for p in self._tree():
             with contextlib.suppress(psutil.NoSuchProcess):
                 t = p.cpu_times()
                 total += t.user + t.system
@@ -185,10 +153,64 @@ class Server:
         self.proc.wait()
 
 
+def tool(name: str) -> str:
+    """A console script of this virtualenv (learnproof-lrs, learnproof-analytics, ...)."""
+    return str(Path(sys.executable).with_name(name))
+
+
+@dataclass
+class Server:
+    """`learnproof-lrs serve` on a free port (the LRS as deployed: its default worker count)."""
+
+    db_url: str
+    workers: int | None = None  # None: the LRS's default (one per CPU on PostgreSQL)
+    bootstrap: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: ServiceProcess | None = None
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or max(1, os.cpu_count() or 1)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/xapi"
+
+    async def start(self) -> None:
+        self.port = free_port()
+        env = {
+            "LRS_DATABASE_URL": self.db_url,
+            "LRS_LOG_LEVEL": "warning",
+            "LRS_POOL_SIZE": os.environ.get("LRS_POOL_SIZE", "10"),
+        }
+        if self.bootstrap:
+            env.update(LRS_BOOTSTRAP_KEY=BENCH_KEY, LRS_BOOTSTRAP_SECRET=BENCH_SECRET)
+        env.update(self.extra_env)
+        argv = [tool("learnproof-lrs"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.workers:
+            argv += ["--workers", str(self.workers)]
+        self.process = ServiceProcess("the LRS", argv, env, f"{self.base}/about")
+        await self.process.start()
+        # With several workers, /about answering means one is up; give the others a moment.
+        if self.worker_count > 1:
+            await asyncio.sleep(2.0)
+
+    def rss_mb(self) -> float:
+        return self.process.rss_mb() if self.process is not None else 0.0
+
+    def cpu_seconds(self) -> float:
+        return self.process.cpu_seconds() if self.process is not None else 0.0
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            await self.process.stop()
+
+
 class RssSampler:
     """Samples a server's RSS every `interval` seconds while running; keeps the peak."""
 
-    def __init__(self, server: Server, interval: float = 0.1) -> None:
+    def __init__(self, server: Server | ServiceProcess, interval: float = 0.1) -> None:
         self.server = server
         self.interval = interval
         self.peak = 0.0
