@@ -339,12 +339,18 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
         await server.start()
         try:
             scenarios = await queries.build_scenarios(url, server.base, seed)
+            cells = ((1, plan.query_repeat_c1), (8, plan.query_repeat_c8))
+            # The first pass touches most rows for the first time since the load; the second
+            # pass reads the same URLs again, from PostgreSQL's buffers (docs/benchmarks.md: on
+            # a VM that pages out idle page cache, first touches are disk reads). The targets
+            # are judged on the first pass.
+            passes = [(p, conc, repeat) for p in ("", " (second pass)") for conc, repeat in cells]
             for sc in scenarios:
-                for conc, repeat in ((1, plan.query_repeat_c1), (8, plan.query_repeat_c8)):
+                for label, conc, repeat in passes:
                     r = await queries.run_scenario(server.base, sc, concurrency=conc, repeat=repeat)
                     row = report.add(
                         Row(
-                            scenario=f"query {sc.name}",
+                            scenario=f"query {sc.name}{label}",
                             concurrency=conc,
                             requests_per_s=round(r.requests_per_s, 1),
                             p50_ms=round(percentile(r.latencies_ms, 50), 2),
@@ -355,7 +361,7 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                             note="; ".join(r.error_samples[:1]) or f"store {plan.store_size:,}",
                         )
                     )
-                    _say(f"query {sc.name} c{conc}: p50 {row.p50_ms} p95 {row.p95_ms} ms")
+                    _say(f"{row.scenario} c{conc}: p50 {row.p50_ms} p95 {row.p95_ms} ms")
         finally:
             await server.stop()
 
@@ -400,10 +406,13 @@ def targets(report: Report, plan: Plan) -> list[dict[str, object]]:
                 "met": rps >= 1000 and p99 < 100,
             }
         )
-    selective = [
-        r for r in report.rows if r.scenario.startswith("query ") and "related" not in r.scenario
+    first = [
+        r
+        for r in report.rows
+        if r.scenario.startswith("query ") and not r.scenario.endswith("(second pass)")
     ]
-    related = [r for r in report.rows if r.scenario.startswith("query related")]
+    selective = [r for r in first if "related" not in r.scenario]
+    related = [r for r in first if r.scenario.startswith("query related")]
     size = f"at {plan.store_size:,} statements"
     if selective:
         worst = max(selective, key=lambda r: r.p95_ms or 0)
