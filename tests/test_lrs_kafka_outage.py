@@ -265,7 +265,7 @@ async def caught_up(stack: Stack) -> bool:
 
 
 async def stored_order(stack: Stack) -> list[str]:
-    """The LRS's own order of its statements: GET /statements?ascending=true, every page."""
+    """The LRS's listing order: GET /statements?ascending=true, every page."""
     ids: list[str] = []
     async with stack.client() as http:
         r = await http.get("/statements", params={"ascending": "true", "limit": 500})
@@ -278,13 +278,41 @@ async def stored_order(stack: Stack) -> list[str]:
             r = await http.get(body["more"].removeprefix("/xapi"))
 
 
+async def commit_order(stack: Stack) -> list[str]:
+    """The order the LRS committed its statements in: their events in the outbox, by (txid,
+    seq) — the order the relay promises to keep per key."""
+    async with stack.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(outbox.c.subject)
+            .where(outbox.c.type == "xapi.statement.stored")
+            .order_by(outbox.c.txid, outbox.c.seq)
+        )
+        return [r.subject for r in rows]
+
+
+async def lrs_order(stack: Stack) -> list[str]:
+    """The LRS's commit order, after checking that GET /statements lists the same statements.
+
+    Per learner, GET's order (by `stored`, ties by insertion seq) and the commit order (by
+    transaction id) agree except among statements that different transactions stored in the
+    same millisecond: measured 482 of 74,887 and 291 of 40,652 per-learner pairs under heavy
+    group commit, every one a tie, none with an earlier `stored` (docs/benchmarks.md). xAPI
+    orders by `stored` only, so neither tie order is wrong; the stream's promise is commit order
+    per key, and that is what is checked.
+    """
+    listed = await stored_order(stack)
+    committed = await commit_order(stack)
+    assert sorted(committed) == sorted(listed), "GET and the outbox disagree on what is stored"
+    return committed
+
+
 def check_stream(
     records: list[Record], posted: dict[str, str], order: list[str]
 ) -> tuple[int, int]:
     """Asserts the stream is complete, valid, and in the LRS's order per key.
 
-    ``posted`` maps each posted statement id to its actor key; ``order`` is the LRS's stored
-    order. Returns (records, repeated records).
+    ``posted`` maps each posted statement id to its actor key; ``order`` is the LRS's commit
+    order (see lrs_order). Returns (records, repeated records).
     """
     assert sorted(order) == sorted(posted), "the LRS does not hold exactly what was posted"
     rank = {sid: i for i, sid in enumerate(order)}
@@ -314,7 +342,7 @@ def check_stream(
     missing = set(posted) - set(first)
     assert not missing, f"{len(missing)} posted statements never arrived"
     for key, ranks in firsts_by_key.items():
-        assert ranks == sorted(ranks), f"{key}: events arrived out of the LRS's stored order"
+        assert ranks == sorted(ranks), f"{key}: events arrived out of the LRS's commit order"
     assert len(firsts_by_key) > LEARNERS * 0.9  # the keys really were many
     return len(records), repeats
 
@@ -398,7 +426,7 @@ async def test_a_30s_broker_outage_while_5000_statements_are_posted_loses_nothin
     assert marks["backlog"] >= statements_answered(cut_off) > 0
 
     records = await read_topic(broker.bootstrap, TOPIC, start)
-    total, repeats = check_stream(records, posted, await stored_order(stack))
+    total, repeats = check_stream(records, posted, await lrs_order(stack))
     print(
         f"\noutage: broker down {marks['up'] - marks['down']:.1f}s "
         f"(stop {marks['down'] - marks['stop']:.1f}s, start {marks['up'] - marks['start']:.1f}s); "
@@ -461,7 +489,7 @@ async def test_a_relay_sigkilled_mid_stream_and_restarted_leaves_no_gap(stack: S
     assert kill["answered"] < len(posted), "the kill came after the posting ended"
     assert 0 < kill["published"] <= kill["last"], "the kill did not land mid-stream"
     records = await read_topic(broker.bootstrap, TOPIC, start)
-    total, repeats = check_stream(records, posted, await stored_order(stack))
+    total, repeats = check_stream(records, posted, await lrs_order(stack))
     # A SIGKILL loses at most the position write of the batch in flight: only it is re-sent.
     assert repeats <= 100
     print(
