@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from rich.console import Console
@@ -31,6 +31,7 @@ from learnproof_bench.infra import (
     create_schema,
     fresh_database,
     server_url,
+    tool,
 )
 from learnproof_bench.ingest import LoadResult, percentile, post_load
 from learnproof_bench.report import Report, Row, load_avg, machine_info, print_report
@@ -104,26 +105,35 @@ def _say(text: str) -> None:
     console.log(text)
 
 
-def _ingest_row(
-    scenario: str, batch: int, conc: int, workers: int, r: LoadResult, rss: float
-) -> Row:
-    note = "; ".join(r.error_samples[:1])
+def _load_row(scenario: str, r: LoadResult, *, note: str = "", **fields: Any) -> Row:
+    """A row for one timed load: requests/s, latency percentiles, errors (first error sample
+    as the note, else `note`), plus the row's own `fields`."""
     return Row(
         scenario=scenario,
-        batch=batch,
-        concurrency=conc,
-        workers=workers,
-        statements_per_s=round(r.per_s, 1),
         requests_per_s=round(r.requests_per_s, 1),
         p50_ms=round(percentile(r.latencies_ms, 50), 2),
         p95_ms=round(percentile(r.latencies_ms, 95), 2),
         p99_ms=round(percentile(r.latencies_ms, 99), 2),
+        errors=r.errors,
+        note="; ".join(r.error_samples[:1]) or note,
+        **fields,
+    )
+
+
+def _ingest_row(
+    scenario: str, batch: int, conc: int, workers: int, r: LoadResult, rss: float
+) -> Row:
+    return _load_row(
+        scenario,
+        r,
+        batch=batch,
+        concurrency=conc,
+        workers=workers,
+        statements_per_s=round(r.per_s, 1),
         peak_rss_mb=round(rss, 1),
         client_cpu=round(r.client_cpu, 3),
-        errors=r.errors,
         count=r.statements,
         seconds=round(r.seconds, 2),
-        note=note,
     )
 
 
@@ -349,16 +359,12 @@ async def query_phase(plan: Plan, report: Report, seed: int) -> None:
                 for label, conc, repeat in passes:
                     r = await queries.run_scenario(server.base, sc, concurrency=conc, repeat=repeat)
                     row = report.add(
-                        Row(
-                            scenario=f"query {sc.name}{label}",
+                        _load_row(
+                            f"query {sc.name}{label}",
+                            r,
+                            note=f"store {plan.store_size:,}",
                             concurrency=conc,
-                            requests_per_s=round(r.requests_per_s, 1),
-                            p50_ms=round(percentile(r.latencies_ms, 50), 2),
-                            p95_ms=round(percentile(r.latencies_ms, 95), 2),
-                            p99_ms=round(percentile(r.latencies_ms, 99), 2),
-                            errors=r.errors,
                             count=r.requests,
-                            note="; ".join(r.error_samples[:1]) or f"store {plan.store_size:,}",
                         )
                     )
                     _say(f"{row.scenario} c{conc}: p50 {row.p50_ms} p95 {row.p95_ms} ms")
@@ -448,7 +454,7 @@ async def analytics_phase(plan: Plan, report: Report) -> None:
     n = plan.analytics_statements
     _say(f"analytics: project and rebuild {n:,} statements")
     proc = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "learnproof-analytics"),
+        tool("learnproof-analytics"),
         "bench",
         "--statements",
         str(n),
@@ -483,11 +489,26 @@ async def services_phase(plan: Plan, report: Report, gen: Recycler) -> None:
     r = await services.run_services(gen.batch, seconds=plan.services_seconds)
     load = "POST batch 10 x c8 to the LRS and SCIM user creation x c4 at the same time"
     report.add(
-        _load_row("services: LRS ingest (with the consumers running)", r.ingest, 10, 8, note=load)
+        _load_row(
+            "services: LRS ingest (with the consumers running)",
+            r.ingest,
+            note=load,
+            batch=10,
+            concurrency=8,
+            statements_per_s=round(r.ingest.per_s, 1),
+            count=r.ingest.requests,
+            seconds=round(r.ingest.seconds, 1),
+        )
     )
     report.add(
         _load_row(
-            "services: identity-sync SCIM create user", r.scim, 1, 4, note="POST /scim/v2/Users"
+            "services: identity-sync SCIM create user",
+            r.scim,
+            note="POST /scim/v2/Users",
+            batch=1,
+            concurrency=4,
+            count=r.scim.requests,
+            seconds=round(r.scim.seconds, 1),
         )
     )
     for name, peak in r.peak_rss_mb.items():
@@ -505,23 +526,6 @@ async def services_phase(plan: Plan, report: Report, gen: Recycler) -> None:
                 else "not caught up within 120 s",
             )
         )
-
-
-def _load_row(scenario: str, r: LoadResult, batch: int, concurrency: int, note: str) -> Row:
-    return Row(
-        scenario=scenario,
-        batch=batch,
-        concurrency=concurrency,
-        statements_per_s=round(r.per_s, 1) if batch > 1 else None,
-        requests_per_s=round(r.requests_per_s, 1),
-        p50_ms=round(percentile(r.latencies_ms, 50), 2),
-        p95_ms=round(percentile(r.latencies_ms, 95), 2),
-        p99_ms=round(percentile(r.latencies_ms, 99), 2),
-        errors=r.errors,
-        count=r.requests,
-        seconds=round(r.seconds, 1),
-        note="; ".join(r.error_samples[:1]) or note,
-    )
 
 
 async def main_async(plan: Plan, seed: int, output: Path, skip: set[str]) -> Report:

@@ -15,7 +15,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ class ServicesResult:
     scim: LoadResult
     peak_rss_mb: dict[str, float]
     catch_up_s: dict[str, float | None]  # None: not caught up within the wait
-    events: int  # statement events in the LRS outbox at the end of the load
+    events: int  # events in the LRS outbox at the end of the load
 
 
 def scim_user(prefix: str, n: int) -> dict[str, Any]:
@@ -96,52 +96,56 @@ async def scim_load(base: str, *, concurrency: int, seconds: float) -> LoadResul
 # position in that order, not the highest seq (concurrent transactions take seqs out of order).
 
 
-async def _outbox_end(lrs_url: str) -> tuple[int, int]:
+async def _outbox_end(lrs_url: str) -> tuple[tuple[int, int], int]:
+    """The last (txid, seq) position of the LRS outbox, and how many events it holds."""
     conn = await asyncpg.connect(lrs_url)
     try:
         row = await conn.fetchrow(
-            "SELECT txid, seq FROM outbox ORDER BY txid DESC, seq DESC LIMIT 1"
+            "SELECT txid, seq, (SELECT count(*) FROM outbox) AS events"
+            " FROM outbox ORDER BY txid DESC, seq DESC LIMIT 1"
         )
-        return (int(row["txid"]), int(row["seq"])) if row is not None else (0, 0)
     finally:
         await conn.close()
+    if row is None:
+        return (0, 0), 0
+    return (int(row["txid"]), int(row["seq"])), int(row["events"])
 
 
-async def _outbox_count(lrs_url: str) -> int:
-    conn = await asyncpg.connect(lrs_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM outbox") or 0)
-    finally:
-        await conn.close()
-
-
-async def _applied(url: str, table: str) -> tuple[int, int]:
-    """The (txid, seq) outbox position up to which a consumer has applied the statements."""
+async def _catch_up(url: str, table: str, end: tuple[int, int], wait: float) -> float | None:
+    """Seconds until the consumer tracked in `table` has applied the statements topic up to
+    `end` (polled every 0.1 s on one connection); None if not within `wait`."""
+    started = time.perf_counter()
     conn = await asyncpg.connect(url)
     try:
-        row = await conn.fetchrow(
-            f'SELECT txid, "offset" FROM {table} WHERE topic = $1 AND partition = -1',
-            STATEMENTS_TOPIC,
-        )
-        return (int(row["txid"]), int(row["offset"])) if row is not None else (0, 0)
+        while time.perf_counter() - started < wait:
+            try:
+                row = await conn.fetchrow(
+                    f'SELECT txid, "offset" FROM {table} WHERE topic = $1 AND partition = -1',
+                    STATEMENTS_TOPIC,
+                )
+            except asyncpg.UndefinedTableError:  # the consumer has not created it yet
+                row = None
+            if row is not None and (int(row["txid"]), int(row["offset"])) >= end:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.1)
+        return None
     finally:
         await conn.close()
 
 
-async def _catch_up(
-    probe: Callable[[], Awaitable[tuple[int, int]]],
-    end: tuple[int, int],
-    started: float,
-    wait: float,
-) -> float | None:
-    while time.perf_counter() - started < wait:
-        try:
-            if await probe() >= end:
-                return time.perf_counter() - started
-        except asyncpg.PostgresError:  # the consumer's tables may not exist yet
-            pass
-        await asyncio.sleep(0.1)
-    return None
+def _service(
+    name: str, command: str, prefix: str, health_path: str, env: dict[str, str]
+) -> tuple[ServiceProcess, int]:
+    """`<command> serve` on a free loopback port, its settings under the `prefix`_ names."""
+    port = free_port()
+    settings = {"HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "WARNING", **env}
+    process = ServiceProcess(
+        name,
+        [tool(command), "serve"],
+        {f"{prefix}_{key}": value for key, value in settings.items()},
+        f"http://127.0.0.1:{port}{health_path}",
+    )
+    return process, port
 
 
 async def run_services(
@@ -153,69 +157,59 @@ async def run_services(
         fresh_database("svc_identity") as identity_url,
     ):
         lrs = Server(lrs_url)
-        await lrs.start()
-        identity_port, analytics_port = free_port(), free_port()
-        identity = ServiceProcess(
+        identity, identity_port = _service(
             "identity-sync",
-            [tool("learnproof-identity"), "serve"],
+            "learnproof-identity",
+            "IDENTITY",
+            "/healthz",
             {
-                "IDENTITY_HOST": "127.0.0.1",
-                "IDENTITY_PORT": str(identity_port),
-                "IDENTITY_DATABASE_URL": identity_url,
-                "IDENTITY_STATEMENTS_URL": lrs_url,
-                "IDENTITY_SCIM_TOKENS": f'["{SCIM_TOKEN}"]',
-                "IDENTITY_LOG_LEVEL": "WARNING",
+                "DATABASE_URL": identity_url,
+                "STATEMENTS_URL": lrs_url,
+                "SCIM_TOKENS": f'["{SCIM_TOKEN}"]',
             },
-            f"http://127.0.0.1:{identity_port}/healthz",
         )
-        analytics = ServiceProcess(
+        analytics, _ = _service(
             "analytics",
-            [tool("learnproof-analytics"), "serve"],
+            "learnproof-analytics",
+            "ANALYTICS",
+            "/v1/health",
             {
-                "ANALYTICS_HOST": "127.0.0.1",
-                "ANALYTICS_PORT": str(analytics_port),
-                "ANALYTICS_DATABASE_URL": analytics_url,
-                "ANALYTICS_LRS_LOG_URL": lrs_url,
-                "ANALYTICS_IDENTITY_LOG_URL": identity_url,
-                "ANALYTICS_LOG_LEVEL": "WARNING",
+                "DATABASE_URL": analytics_url,
+                "LRS_LOG_URL": lrs_url,
+                "IDENTITY_LOG_URL": identity_url,
             },
-            f"http://127.0.0.1:{analytics_port}/v1/health",
         )
-        services: dict[str, Server | ServiceProcess] = {"lrs": lrs}
+        services: dict[str, Server | ServiceProcess] = {
+            "lrs": lrs,
+            "identity-sync": identity,
+            "analytics": analytics,
+        }
+        samplers = {name: RssSampler(s) for name, s in services.items()}
         try:
-            await identity.start()
-            services["identity-sync"] = identity
-            await analytics.start()
-            services["analytics"] = analytics
-            scim_base = f"http://127.0.0.1:{identity_port}/scim/v2"
-            samplers = {name: RssSampler(s) for name, s in services.items()}
+            for service in services.values():
+                await service.start()
             for sampler in samplers.values():
                 sampler.start()
             ingest, scim = await asyncio.gather(
                 post_load(lrs.base, next_raws, batch=10, concurrency=8, seconds=seconds),
-                scim_load(scim_base, concurrency=4, seconds=seconds),
-            )
-            end = await _outbox_end(lrs_url)
-            events = await _outbox_count(lrs_url)
-            started = time.perf_counter()
-            caught = await asyncio.gather(
-                _catch_up(
-                    lambda: _applied(analytics_url, "analytics_consumer_tracking"),
-                    end,
-                    started,
-                    wait,
+                scim_load(
+                    f"http://127.0.0.1:{identity_port}/scim/v2", concurrency=4, seconds=seconds
                 ),
-                _catch_up(lambda: _applied(identity_url, "consumer_tracking"), end, started, wait),
             )
-            for sampler in samplers.values():
-                await sampler.stop()
-            return ServicesResult(
-                ingest=ingest,
-                scim=scim,
-                peak_rss_mb={name: round(s.peak, 1) for name, s in samplers.items()},
-                catch_up_s=dict(zip(("analytics", "identity-sync"), caught, strict=True)),
-                events=events,
+            end, events = await _outbox_end(lrs_url)
+            caught = await asyncio.gather(
+                _catch_up(analytics_url, "analytics_consumer_tracking", end, wait),
+                _catch_up(identity_url, "consumer_tracking", end, wait),
             )
         finally:
-            for service in (analytics, identity, lrs):
+            for sampler in samplers.values():
+                await sampler.stop()
+            for service in reversed(services.values()):
                 await service.stop()
+    return ServicesResult(
+        ingest=ingest,
+        scim=scim,
+        peak_rss_mb={name: round(s.peak, 1) for name, s in samplers.items()},
+        catch_up_s=dict(zip(("analytics", "identity-sync"), caught, strict=True)),
+        events=events,
+    )

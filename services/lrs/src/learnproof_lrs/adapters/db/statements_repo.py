@@ -116,7 +116,6 @@ class JoinedPage:
     page, joined with commas (what an `exact` answer splices between `[` and `]`)."""
 
     joined: bytes
-    found: int  # rows found, up to the page size + 1 (one more than the page: `more` exists)
     last: tuple[int, int] | None  # (stored_us, seq) of the page's last row when more exist
     newest_us: int | None  # the newest `stored` on the page (2.0 Last-Modified)
     horizon: int | None  # PostgreSQL first page: the horizon it was read under
@@ -547,17 +546,15 @@ class StatementReads:
             last = rows[page_size - 1] if len(rows) > page_size else None
             return JoinedPage(
                 joined=b",".join(r.raw for r in page),
-                found=len(rows),
                 last=(last.stored_us, last.seq) if last is not None else None,
                 newest_us=max((r.stored_us for r in page), default=None),
                 horizon=None,
             )
         shape, values = self._shape(f, joined=True)
         (record,) = await self._fetch_pg(shape, {**values, "page_size": page_size})
-        more = record["last_seq"] is not None and record["found"] > page_size
+        more = record["found"] > page_size  # the query asked for one row past the page
         return JoinedPage(
             joined=bytes(record["joined"] or b""),
-            found=record["found"],
             last=(record["last_stored_us"], record["last_seq"]) if more else None,
             newest_us=record["newest_us"],
             horizon=record["horizon"] if shape.bound == "horizon" else None,
