@@ -345,6 +345,8 @@ async def _write_fresh(
                 own.extend(batch_by_id[p.statement_ref].index)
         index.extend((p.id, k, v, primary) for k, v, primary in st.collapse_index(own))
     await writes.save_attachments(store, _attachment_rows(fresh, by_sha))
+    # Each body is serialised once: the stored row and the outbox event carry the same bytes.
+    bodies = [orjson.dumps(p.body) for p in fresh]
     await writes.insert(
         NewRows(
             store_id=store,
@@ -352,14 +354,15 @@ async def _write_fresh(
             stored_us=st.to_micros(stored),
             credential_key=principal.key,
             statements=[
-                (p.id, p.id in to_void, p.voiding_target, orjson.dumps(p.body)) for p in fresh
+                (p.id, p.id in to_void, p.voiding_target, body)
+                for p, body in zip(fresh, bodies, strict=True)
             ],
             index=index,
             void=sorted(t for t in to_void if t not in batch_by_id),
             definitions=await _definitions_to_write(writes, store, fresh, found)
             if principal.may_define()
             else {},
-            events=_events(store, fresh, stored_refs, to_void, stored),
+            events=_events(store, fresh, bodies, stored_refs, to_void, stored),
         )
     )
 
@@ -405,13 +408,14 @@ def _merged_definitions(
 def _events(
     store: str,
     fresh: list[st.PreparedStatement],
+    bodies: list[bytes],
     stored_refs: Mapping[str, StoredRow],
     to_void: Mapping[str, str],
     stored: datetime,
 ) -> list[Event]:
     events: list[Event] = []
     by_id = {p.id: p for p in fresh}
-    for p in fresh:
+    for p, body in zip(fresh, bodies, strict=True):
         events.append(
             Event(
                 id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{store}/{p.id}/stored")),
@@ -420,7 +424,8 @@ def _events(
                 topic=TOPIC,
                 key=p.actor_key,
                 time=stored,
-                data={"store": store, "statement": p.body},
+                # The stored bytes as they are (orjson writes a Fragment verbatim).
+                data={"store": store, "statement": orjson.Fragment(body)},
                 subject=p.id,
             )
         )
