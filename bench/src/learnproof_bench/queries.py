@@ -123,6 +123,12 @@ async def _fiftieth_more(base: str, first: str) -> str | None:
         return url
 
 
+async def first_touch(base: str, scenario: QueryScenario) -> LoadResult:
+    """Each of the scenario's URLs once, at concurrency 1."""
+    urls = scenario.urls
+    return await get_load(urls, concurrency=1, repeat=len(urls), params_base=base)
+
+
 async def run_scenario(
     base: str, scenario: QueryScenario, *, concurrency: int, repeat: int
 ) -> LoadResult:
