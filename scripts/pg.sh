@@ -40,8 +40,12 @@ ready() { "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" >/dev/null 2>&1; }
 
 start() {
   BIN=$(find_bin) || { install_pg; BIN=$(find_bin); }
-  if ready; then echo "$URL"; return 0; fi
   mkdir -p "$BASE"
+  # One start at a time (two `make` targets starting together); the server must not inherit
+  # the lock's descriptor (9>&- below).
+  exec 9>"$BASE/.lock"
+  flock 9
+  if ready; then echo "$URL"; return 0; fi
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --home-dir "$BASE" postgres
     chown postgres "$BASE"
@@ -68,7 +72,7 @@ CONF
   # as a checkpoint begins, these settings 9.4k / 9.1k / 9.0k (docs/benchmarks.md). Production
   # clusters want the same (docker-compose.yml).
   as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c port=$PORT -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null
+    -o "-c port=$PORT -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=lz4" start >/dev/null 9>&-
   head -1 "$DATA/postmaster.pid" > "$PIDFILE"
   for _ in $(seq 1 60); do ready && break; sleep 0.5; done
   ready || { echo "pg.sh: PostgreSQL did not become ready; see $LOG" >&2; exit 1; }
@@ -76,6 +80,7 @@ CONF
 }
 
 stop() {
+  if [ -d "$BASE" ]; then exec 9>"$BASE/.lock"; flock 9; fi  # not in the middle of a start
   [ -f "$PIDFILE" ] || return 0
   local pid; pid=$(cat "$PIDFILE")
   if kill -0 "$pid" 2>/dev/null; then
