@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,9 @@ from ..domain.compliance import Evidence, Snapshot, Status
 from ..domain.errors import UniquenessConflict
 from .tables import Tables
 
+# Ids per IN list (well under SQLite's bound-parameter limit).
+_CHUNK = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class ResourceRow:
@@ -28,6 +32,16 @@ class ResourceRow:
     created: datetime
     last_modified: datetime
     role_changed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ActorSighting:
+    """Statements of one actor in a batch: the first actor object, how many, first and last."""
+
+    actor: dict[str, Any]
+    count: int
+    first_seen: datetime
+    last_seen: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,25 +83,25 @@ class Store:
 
     async def insert_user(
         self, user_id: str, user_name: str, document: dict[str, Any], now: datetime
-    ) -> None:
-        await self._check_user_name(user_name, None)
+    ) -> ResourceRow:
+        """Insert a user and return the row as stored (one round trip: the unique index on
+        userName is the uniqueness check)."""
+        values = {
+            "id": user_id,
+            "user_name_key": user_name.casefold(),
+            "external_id": document.get("externalId"),
+            "active": document.get("active") is not False,
+            "document": document,
+            "version": 1,
+            "created": now,
+            "last_modified": now,
+            "role_changed_at": now,
+        }
         try:
-            await self.conn.execute(
-                self.t.users.insert().values(
-                    id=user_id,
-                    ordinal=self._next_ordinal(self.t.users),
-                    user_name_key=user_name.casefold(),
-                    external_id=document.get("externalId"),
-                    active=document.get("active") is not False,
-                    document=document,
-                    version=1,
-                    created=now,
-                    last_modified=now,
-                    role_changed_at=now,
-                )
-            )
+            row = (await self.conn.execute(_insert_user(self.t.users), values)).one()
         except sa.exc.IntegrityError as exc:
             raise UniquenessConflict(f"userName {user_name!r} is already taken") from exc
+        return ResourceRow(*row)
 
     async def update_user(
         self,
@@ -96,8 +110,8 @@ class Store:
         document: dict[str, Any],
         now: datetime,
         role_changed: bool,
-    ) -> None:
-        await self._check_user_name(user_name, row.id)
+    ) -> ResourceRow | None:
+        """Update a user and return the row as stored (None if it is gone)."""
         values: dict[str, Any] = {
             "user_name_key": user_name.casefold(),
             "external_id": document.get("externalId"),
@@ -108,40 +122,51 @@ class Store:
         }
         if role_changed:
             values["role_changed_at"] = now
-        await self.conn.execute(
-            self.t.users.update().where(self.t.users.c.id == row.id).values(**values)
-        )
+        try:
+            updated = (
+                await self.conn.execute(
+                    self.t.users.update()
+                    .where(self.t.users.c.id == row.id)
+                    .values(**values)
+                    .returning(*self._user_columns())
+                )
+            ).first()
+        except sa.exc.IntegrityError as exc:
+            raise UniquenessConflict(f"userName {user_name!r} is already taken") from exc
+        return ResourceRow(*updated) if updated is not None else None
 
     @staticmethod
     def _next_ordinal(table: sa.Table) -> sa.ScalarSelect[int]:
         # Ties under concurrent inserts only cost paging order, which then falls back to id.
         return sa.select(sa.func.coalesce(sa.func.max(table.c.ordinal), 0) + 1).scalar_subquery()
 
-    async def _check_user_name(self, user_name: str, except_id: str | None) -> None:
-        query = sa.select(self.t.users.c.id).where(
-            self.t.users.c.user_name_key == user_name.casefold()
-        )
-        if except_id is not None:
-            query = query.where(self.t.users.c.id != except_id)
-        if (await self.conn.execute(query)).first() is not None:
-            raise UniquenessConflict(f"userName {user_name!r} is already taken")
+    def _user_columns(self) -> tuple[sa.Column[Any], ...]:
+        return _user_columns(self.t.users)
 
-    async def get_user(self, user_id: str, *, lock: bool = False) -> ResourceRow | None:
-        u = self.t.users
-        query = sa.select(
-            u.c.id, u.c.document, u.c.version, u.c.created, u.c.last_modified, u.c.role_changed_at
-        ).where(u.c.id == user_id)
-        if lock:
-            # Serialises evaluations of one user across replicas (no-op on SQLite).
-            query = query.with_for_update()
+    async def get_user(self, user_id: str) -> ResourceRow | None:
+        query = sa.select(*self._user_columns()).where(self.t.users.c.id == user_id)
         row = (await self.conn.execute(query)).first()
         return ResourceRow(*row) if row is not None else None
 
+    async def lock_users(self, user_ids: Sequence[str]) -> dict[str, ResourceRow]:
+        """The existing users among `user_ids`, locked in id order.
+
+        The lock serialises evaluations of a user across replicas (no-op on SQLite).
+        """
+        if not user_ids:
+            return {}
+        u = self.t.users
+        query = (
+            sa.select(*self._user_columns())
+            .where(u.c.id.in_(user_ids))
+            .order_by(u.c.id)
+            .with_for_update()
+        )
+        return {r[0]: ResourceRow(*r) for r in (await self.conn.execute(query)).all()}
+
     async def list_users(self, hint: tuple[str, str] | None = None) -> list[ResourceRow]:
         u = self.t.users
-        query = sa.select(
-            u.c.id, u.c.document, u.c.version, u.c.created, u.c.last_modified, u.c.role_changed_at
-        ).order_by(u.c.ordinal, u.c.id)
+        query = sa.select(*self._user_columns()).order_by(u.c.ordinal, u.c.id)
         if hint is not None:
             column, value = hint
             if column.lower() == "username":
@@ -284,14 +309,23 @@ class Store:
 
     async def groups_of(self, user_id: str) -> list[tuple[str, str]]:
         """(group id, displayName) of every group the user belongs to."""
+        return (await self.groups_of_users([user_id]))[user_id]
+
+    async def groups_of_users(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """groups_of for several users at once (every id gets a list)."""
+        result: dict[str, list[tuple[str, str]]] = {u: [] for u in user_ids}
+        if not user_ids:
+            return result
         m, g = self.t.members, self.t.groups
         query = (
-            sa.select(g.c.id, g.c.display_name)
+            sa.select(m.c.user_id, g.c.id, g.c.display_name)
             .join(m, m.c.group_id == g.c.id)
-            .where(m.c.user_id == user_id)
+            .where(m.c.user_id.in_(user_ids))
             .order_by(g.c.display_name)
         )
-        return [(r[0], r[1]) for r in (await self.conn.execute(query)).all()]
+        for user_id, group_id, name in (await self.conn.execute(query)).all():
+            result[user_id].append((group_id, name))
+        return result
 
     async def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]:
         ids = list(user_ids)
@@ -305,25 +339,47 @@ class Store:
     async def replace_actor_keys(self, user_id: str, keys: Mapping[str, str]) -> None:
         k = self.t.actor_keys
         await self.conn.execute(sa.delete(k).where(k.c.user_id == user_id))
+        await self.add_actor_keys(user_id, keys)
+
+    async def add_actor_keys(self, user_id: str, keys: Mapping[str, str]) -> None:
+        """Actor keys of a user that has none yet (one created in this transaction)."""
+        k = self.t.actor_keys
         rows = [{"actor_key": key, "user_id": user_id, "rule": rule} for key, rule in keys.items()]
         if rows:
             await self.conn.execute(k.insert(), rows)
 
     async def users_for_actor_key(self, actor_key: str) -> list[tuple[str, str]]:
         """(user id, rule) of every active user an actor key points to."""
+        return (await self.users_for_actor_keys([actor_key]))[actor_key]
+
+    async def users_for_actor_keys(
+        self, actor_keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """users_for_actor_key for several keys at once (every key gets a list)."""
+        result: dict[str, list[tuple[str, str]]] = {key: [] for key in actor_keys}
+        if not actor_keys:
+            return result
         k, u = self.t.actor_keys, self.t.users
         query = (
-            sa.select(k.c.user_id, k.c.rule)
+            sa.select(k.c.actor_key, k.c.user_id, k.c.rule)
             .join(u, u.c.id == k.c.user_id)
-            .where(k.c.actor_key == actor_key)
+            .where(k.c.actor_key.in_(actor_keys))
         )
-        return [(r[0], r[1]) for r in (await self.conn.execute(query)).all()]
+        for key, user_id, rule in (await self.conn.execute(query)).all():
+            result[key].append((user_id, rule))
+        return result
 
     async def get_link(self, actor_key: str) -> tuple[str, str] | None:
+        return (await self.links_for([actor_key])).get(actor_key)
+
+    async def links_for(self, actor_keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(user id, rule) of each linked key among `actor_keys`."""
+        wanted = list(actor_keys)
+        if not wanted:
+            return {}
         lk = self.t.links
-        query = sa.select(lk.c.user_id, lk.c.rule).where(lk.c.actor_key == actor_key)
-        row = (await self.conn.execute(query)).first()
-        return (row[0], row[1]) if row is not None else None
+        query = sa.select(lk.c.actor_key, lk.c.user_id, lk.c.rule).where(lk.c.actor_key.in_(wanted))
+        return {r[0]: (r[1], r[2]) for r in (await self.conn.execute(query)).all()}
 
     async def links_of(self, user_id: str) -> dict[str, str]:
         lk = self.t.links
@@ -342,27 +398,50 @@ class Store:
             sa.delete(self.t.links).where(self.t.links.c.actor_key == actor_key)
         )
 
-    async def seen_actor_keys(self, keys: Iterable[str]) -> list[str]:
+    async def unlinked_seen_keys(self, keys: Iterable[str]) -> list[str]:
+        """The keys among `keys` of actors seen in statements but linked to no user."""
         wanted = list(keys)
         if not wanted:
             return []
-        a = self.t.actors
-        query = sa.select(a.c.actor_key).where(a.c.actor_key.in_(wanted))
-        return [r[0] for r in (await self.conn.execute(query)).all()]
+        query = _unlinked_seen(self.t.actors, self.t.links)
+        return [r[0] for r in (await self.conn.execute(query, {"keys": wanted})).all()]
 
-    async def record_actor(self, actor_key: str, actor: dict[str, Any], at: datetime) -> None:
+    async def record_actors(self, seen: Mapping[str, ActorSighting]) -> None:
+        """Count statements per actor: bump the ones known, insert the new ones."""
+        if not seen:
+            return
         a = self.t.actors
-        updated = await self.conn.execute(
-            a.update()
-            .where(a.c.actor_key == actor_key)
-            .values(statement_count=a.c.statement_count + 1, last_seen=at)
-        )
-        if updated.rowcount == 0:
+        known: set[str] = set()
+        keys = list(seen)
+        for start in range(0, len(keys), _CHUNK):
+            query = sa.select(a.c.actor_key).where(a.c.actor_key.in_(keys[start : start + _CHUNK]))
+            known.update(r[0] for r in (await self.conn.execute(query)).all())
+        bumps = [
+            {"key": key, "n": s.count, "at": s.last_seen} for key, s in seen.items() if key in known
+        ]
+        if bumps:
             await self.conn.execute(
-                a.insert().values(
-                    actor_key=actor_key, actor=actor, statement_count=1, first_seen=at, last_seen=at
-                )
+                a.update()
+                .where(a.c.actor_key == sa.bindparam("key"))
+                .values(
+                    statement_count=a.c.statement_count + sa.bindparam("n"),
+                    last_seen=sa.bindparam("at"),
+                ),
+                bumps,
             )
+        fresh = [
+            {
+                "actor_key": key,
+                "actor": s.actor,
+                "statement_count": s.count,
+                "first_seen": s.first_seen,
+                "last_seen": s.last_seen,
+            }
+            for key, s in seen.items()
+            if key not in known
+        ]
+        if fresh:
+            await self.conn.execute(a.insert(), fresh)
 
     async def unmatched_actors(self, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         a, lk = self.t.actors, self.t.links
@@ -391,24 +470,37 @@ class Store:
 
     # --- evidence ----------------------------------------------------------------------------
 
-    async def insert_evidence(self, actor_key: str, evidence: Evidence) -> bool:
+    async def insert_new_evidence(self, items: Sequence[tuple[str, Evidence]]) -> list[str]:
+        """Insert (actor key, evidence) pairs whose statement is not stored yet (the first of
+        repeats wins); returns the actor keys of those inserted."""
         e = self.t.evidence
-        exists = await self.conn.execute(
-            sa.select(e.c.statement_id).where(e.c.statement_id == evidence.statement_id)
-        )
-        if exists.first() is not None:
-            return False
-        await self.conn.execute(
-            e.insert().values(
-                statement_id=evidence.statement_id,
-                actor_key=actor_key,
-                verb=evidence.verb,
-                activity_iri=evidence.activity_iri,
-                registration=evidence.registration,
-                timestamp=evidence.timestamp,
+        ids = list({evidence.statement_id for _, evidence in items})
+        known: set[str] = set()
+        for start in range(0, len(ids), _CHUNK):
+            query = sa.select(e.c.statement_id).where(
+                e.c.statement_id.in_(ids[start : start + _CHUNK])
             )
-        )
-        return True
+            known.update(r[0] for r in (await self.conn.execute(query)).all())
+        rows: list[dict[str, Any]] = []
+        inserted: list[str] = []
+        for actor_key, evidence in items:
+            if evidence.statement_id in known:
+                continue
+            known.add(evidence.statement_id)
+            inserted.append(actor_key)
+            rows.append(
+                {
+                    "statement_id": evidence.statement_id,
+                    "actor_key": actor_key,
+                    "verb": evidence.verb,
+                    "activity_iri": evidence.activity_iri,
+                    "registration": evidence.registration,
+                    "timestamp": evidence.timestamp,
+                }
+            )
+        if rows:
+            await self.conn.execute(e.insert(), rows)
+        return inserted
 
     async def void_evidence(self, statement_id: str, voided_at: datetime) -> str | None:
         """Mark evidence voided; returns its actor key when the statement was evidence."""
@@ -426,9 +518,17 @@ class Store:
         return str(row[0])
 
     async def evidence_of_user(self, user_id: str) -> list[Evidence]:
+        return (await self.evidence_of_users([user_id]))[user_id]
+
+    async def evidence_of_users(self, user_ids: Sequence[str]) -> dict[str, list[Evidence]]:
+        """Evidence of the actors linked to each user (every id gets a list)."""
+        result: dict[str, list[Evidence]] = {u: [] for u in user_ids}
+        if not user_ids:
+            return result
         e, lk = self.t.evidence, self.t.links
         query = (
             sa.select(
+                lk.c.user_id,
                 e.c.statement_id,
                 e.c.verb,
                 e.c.activity_iri,
@@ -437,12 +537,11 @@ class Store:
                 e.c.voided_at,
             )
             .join(lk, lk.c.actor_key == e.c.actor_key)
-            .where(lk.c.user_id == user_id)
+            .where(lk.c.user_id.in_(user_ids))
         )
-        return [
-            Evidence(r[0], r[1], r[2], r[3], r[4], voided=r[5] is not None)
-            for r in (await self.conn.execute(query)).all()
-        ]
+        for r in (await self.conn.execute(query)).all():
+            result[r[0]].append(Evidence(r[1], r[2], r[3], r[4], r[5], voided=r[6] is not None))
+        return result
 
     # --- requirements and entitlements ------------------------------------------------------
 
@@ -485,11 +584,28 @@ class Store:
         query = sa.select(table.c.definition).order_by(table.c.id)
         return [dict(r[0]) for r in (await self.conn.execute(query)).all()]
 
+    async def catalog_definitions(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Every requirement and every entitlement definition (by id), in one round trip."""
+        query = _all_definitions(self.t.requirements, self.t.entitlements)
+        requirements: list[dict[str, Any]] = []
+        entitlements: list[dict[str, Any]] = []
+        for kind, _, definition in (await self.conn.execute(query)).all():
+            (requirements if kind == "requirement" else entitlements).append(dict(definition))
+        return requirements, entitlements
+
     # --- compliance state --------------------------------------------------------------------
 
     async def states_of(self, user_id: str) -> dict[str, StateRow]:
+        return (await self.states_of_users([user_id]))[user_id]
+
+    async def states_of_users(self, user_ids: Sequence[str]) -> dict[str, dict[str, StateRow]]:
+        """Compliance state per requirement of each user (every id gets a dict)."""
+        result: dict[str, dict[str, StateRow]] = {u: {} for u in user_ids}
+        if not user_ids:
+            return result
         c = self.t.compliance
         query = sa.select(
+            c.c.user_id,
             c.c.requirement_id,
             c.c.status,
             c.c.assigned_at,
@@ -498,11 +614,10 @@ class Store:
             c.c.satisfied_at,
             c.c.expires_at,
             c.c.evidence,
-        ).where(c.c.user_id == user_id)
-        result = {}
+        ).where(c.c.user_id.in_(user_ids))
         for r in (await self.conn.execute(query)).all():
-            snapshot = Snapshot(Status(r[1]), r[3], r[4], r[5], r[6], tuple(r[7]))
-            result[r[0]] = StateRow(r[0], r[2], snapshot)
+            snapshot = Snapshot(Status(r[2]), r[4], r[5], r[6], r[7], tuple(r[8]))
+            result[r[0]][r[1]] = StateRow(r[1], r[3], snapshot)
         return result
 
     async def save_state(
@@ -512,9 +627,14 @@ class Store:
         assigned_at: datetime,
         snapshot: Snapshot,
         now: datetime,
+        *,
+        replace: bool = True,
     ) -> None:
+        """Write the state of (user, requirement); `replace=False` when the caller knows there
+        is none yet (read under the user's lock)."""
         c = self.t.compliance
-        await self.delete_state(user_id, requirement_id)
+        if replace:
+            await self.delete_state(user_id, requirement_id)
         await self.conn.execute(
             c.insert().values(
                 user_id=user_id,
@@ -587,9 +707,20 @@ class Store:
     # --- entitlements ------------------------------------------------------------------------
 
     async def grants_of(self, user_id: str) -> dict[str, list[str]]:
+        return (await self.grants_of_users([user_id]))[user_id]
+
+    async def grants_of_users(self, user_ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+        """Evidence per held entitlement of each user (every id gets a dict)."""
+        result: dict[str, dict[str, list[str]]] = {u: {} for u in user_ids}
+        if not user_ids:
+            return result
         g = self.t.grants
-        query = sa.select(g.c.entitlement_id, g.c.evidence).where(g.c.user_id == user_id)
-        return {r[0]: list(r[1]) for r in (await self.conn.execute(query)).all()}
+        query = sa.select(g.c.user_id, g.c.entitlement_id, g.c.evidence).where(
+            g.c.user_id.in_(user_ids)
+        )
+        for user_id, entitlement_id, evidence in (await self.conn.execute(query)).all():
+            result[user_id][entitlement_id] = list(evidence)
+        return result
 
     async def save_grant(
         self,
@@ -738,3 +869,36 @@ class Store:
             }
             for r in (await self.conn.execute(query)).all()
         ]
+
+
+# Statements on the hot paths (SCIM create, every evaluation) are composed once per table:
+# composing them costs more CPU than sending them.
+
+
+def _user_columns(users: sa.Table) -> tuple[sa.Column[Any], ...]:
+    c = users.c
+    return (c.id, c.document, c.version, c.created, c.last_modified, c.role_changed_at)
+
+
+@functools.cache
+def _insert_user(users: sa.Table) -> sa.Insert:
+    return (
+        users.insert().values(ordinal=Store._next_ordinal(users)).returning(*_user_columns(users))
+    )
+
+
+@functools.cache
+def _unlinked_seen(actors: sa.Table, links: sa.Table) -> sa.Select[Any]:
+    return sa.select(actors.c.actor_key).where(
+        actors.c.actor_key.in_(sa.bindparam("keys", expanding=True)),
+        sa.not_(sa.exists().where(links.c.actor_key == actors.c.actor_key)),
+    )
+
+
+@functools.cache
+def _all_definitions(requirements: sa.Table, entitlements: sa.Table) -> sa.CompoundSelect[Any]:
+    r, e = requirements, entitlements
+    return sa.union_all(
+        sa.select(sa.literal_column("'requirement'").label("kind"), r.c.id, r.c.definition),
+        sa.select(sa.literal_column("'entitlement'").label("kind"), e.c.id, e.c.definition),
+    ).order_by("kind", "id")

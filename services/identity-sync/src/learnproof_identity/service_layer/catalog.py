@@ -25,8 +25,9 @@ class Catalog:
 
 
 async def load_catalog(tx: Tx) -> Catalog:
-    requirements = [requirement_from_dict(d) for d in await tx.store.definitions("requirement")]
-    entitlements = [entitlement_from_dict(d) for d in await tx.store.definitions("entitlement")]
+    raw_requirements, raw_entitlements = await tx.store.catalog_definitions()
+    requirements = [requirement_from_dict(d) for d in raw_requirements]
+    entitlements = [entitlement_from_dict(d) for d in raw_entitlements]
     return Catalog({r.id: r for r in requirements}, {e.id: e for e in entitlements})
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..adapters.store import ResourceRow, StateRow
 from ..domain import scim
 from ..domain.compliance import (
+    Evidence,
     Snapshot,
     Subject,
     Transition,
@@ -20,23 +23,76 @@ from ..domain.requirements import Requirement
 from .catalog import Catalog, load_catalog
 from .unit_of_work import ENTITLEMENT_TOPIC, STATUS_TOPIC, Tx
 
+# Users whose facts are read together (one query per kind of fact and chunk).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What evaluating one user reads: their row (None: gone), groups, states, evidence, grants.
+
+    Groups and evidence are read only when there are requirements, grants only when there are
+    entitlements: nothing else looks at them.
+    """
+
+    row: ResourceRow | None
+    groups: list[tuple[str, str]] = field(default_factory=list)
+    states: dict[str, StateRow] = field(default_factory=dict)
+    evidence: list[Evidence] = field(default_factory=list)
+    grants: dict[str, list[str]] = field(default_factory=dict)
+
 
 async def evaluate_users(tx: Tx, user_ids: Iterable[str], catalog: Catalog | None = None) -> int:
     """Re-evaluate several users; returns how many events were published."""
     catalog = catalog or await load_catalog(tx)
     before = len(tx.events)
-    for user_id in sorted(set(user_ids)):
-        await evaluate_user(tx, user_id, catalog)
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        facts = await _read_facts(tx, chunk, catalog)
+        for user_id in chunk:
+            await _evaluate(tx, user_id, catalog, facts[user_id])
     return len(tx.events) - before
 
 
-async def evaluate_user(tx: Tx, user_id: str, catalog: Catalog) -> None:
+async def evaluate_written_user(
+    tx: Tx, row: ResourceRow, groups: list[tuple[str, str]], *, created: bool, linked: bool
+) -> None:
+    """Evaluate a user whose row this transaction has just written (and so holds locked).
+
+    A user `created` in this transaction has no state or grants yet, and evidence only when
+    actors were `linked` to them in it.
+    """
+    catalog = await load_catalog(tx)
+    wants_evidence = bool(catalog.requirements) and (linked or not created)
+    facts = Facts(
+        row,
+        groups,
+        {} if created else await tx.store.states_of(row.id),
+        await tx.store.evidence_of_user(row.id) if wants_evidence else [],
+        await tx.store.grants_of(row.id) if catalog.entitlements and not created else {},
+    )
+    await _evaluate(tx, row.id, catalog, facts)
+
+
+async def _read_facts(tx: Tx, user_ids: list[str], catalog: Catalog) -> dict[str, Facts]:
+    # The row locks come first: they serialise evaluations of a user across replicas.
+    rows = await tx.store.lock_users(user_ids)
+    present = [u for u in user_ids if u in rows]
+    groups = await tx.store.groups_of_users(present) if catalog.requirements else {}
+    states = await tx.store.states_of_users(user_ids)
+    evidence = await tx.store.evidence_of_users(present) if catalog.requirements else {}
+    grants = await tx.store.grants_of_users(user_ids) if catalog.entitlements else {}
+    return {
+        u: Facts(rows.get(u), groups.get(u, []), states[u], evidence.get(u, []), grants.get(u, {}))
+        for u in user_ids
+    }
+
+
+async def _evaluate(tx: Tx, user_id: str, catalog: Catalog, facts: Facts) -> None:
     """Bring the stored state of one user in line with the directory, evidence and clock."""
-    row = await tx.store.get_user(user_id, lock=True)
+    row, states = facts.row, facts.states
     user = user_from_document(row.id, row.document, row.created) if row is not None else None
-    groups = await tx.store.groups_of(user_id) if user is not None else []
-    states = await tx.store.states_of(user_id)
-    evidence = await tx.store.evidence_of_user(user_id) if user is not None else []
     snapshots: dict[str, Snapshot | None] = {}
     for requirement in catalog.requirements.values():
         previous = states.get(requirement.id)
@@ -44,7 +100,7 @@ async def evaluate_user(tx: Tx, user_id: str, catalog: Catalog) -> None:
             user is not None
             and row is not None
             and user.active
-            and _in_audience(requirement, row.document, groups)
+            and _in_audience(requirement, row.document, facts.groups)
         )
         if not in_audience:
             snapshots[requirement.id] = None
@@ -54,20 +110,22 @@ async def evaluate_user(tx: Tx, user_id: str, catalog: Catalog) -> None:
         assert user is not None and row is not None
         assigned_at = previous.assigned_at if previous is not None else tx.now
         subject = Subject(assigned_at, user.hire_date, row.role_changed_at)
-        current = evaluate(requirement, subject, evidence, tx.now)
+        current = evaluate(requirement, subject, facts.evidence, tx.now)
         snapshots[requirement.id] = current
         moves = transitions(
             previous.snapshot if previous is not None else None, current, assigned_at
         )
         if moves or previous is None or previous.snapshot != current:
-            await tx.store.save_state(user_id, requirement.id, assigned_at, current, tx.now)
+            await tx.store.save_state(
+                user_id, requirement.id, assigned_at, current, tx.now, replace=previous is not None
+            )
         for move in moves:
             await _record(tx, user_id, requirement, assigned_at, move)
     for orphan in sorted(set(states) - set(catalog.requirements)):
         # The requirement itself was deleted: the user drops out of it like any other.
         gone = Requirement(id=orphan, activity_iri="", audience_groups=("-",))
         await _unassign(tx, user_id, gone, states[orphan].snapshot)
-    await _decide_entitlements(tx, user_id, catalog, snapshots)
+    await _decide_entitlements(tx, user_id, catalog, snapshots, facts.grants)
 
 
 def _in_audience(requirement: Requirement, document: dict[str, Any], groups: list[Any]) -> bool:
@@ -140,9 +198,12 @@ async def _unassign(tx: Tx, user_id: str, requirement: Requirement, previous: Sn
 
 
 async def _decide_entitlements(
-    tx: Tx, user_id: str, catalog: Catalog, snapshots: dict[str, Snapshot | None]
+    tx: Tx,
+    user_id: str,
+    catalog: Catalog,
+    snapshots: dict[str, Snapshot | None],
+    grants: dict[str, list[str]],
 ) -> None:
-    grants = await tx.store.grants_of(user_id)
     for entitlement in catalog.entitlements.values():
         held = entitlement.id in grants
         decision = decide_entitlement(entitlement, catalog.requirements, snapshots, held, tx.now)

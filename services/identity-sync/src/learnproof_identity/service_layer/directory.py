@@ -13,7 +13,7 @@ from ..adapters.store import ResourceRow
 from ..domain import scim
 from ..domain.directory import DirectoryGroup, user_from_document
 from ..domain.errors import InvalidValue, NotFound
-from .compliance import evaluate_users
+from .compliance import evaluate_users, evaluate_written_user
 from .reconciliation import relink_user, unlink
 from .unit_of_work import DIRECTORY_TOPIC, Tx
 
@@ -36,9 +36,10 @@ async def create_user(tx: Tx, payload: dict[str, Any], base_url: str) -> dict[st
     resource = scim.parse_user(payload, ctx=Context.RESOURCE_CREATION_REQUEST)
     document = _stored(resource)
     user_id = str(uuid.uuid4())
-    await tx.store.insert_user(user_id, document["userName"], document, tx.now)
-    await _after_user_change(tx, user_id, None)
-    return await get_user(tx, user_id, base_url)
+    row = await tx.store.insert_user(user_id, document["userName"], document, tx.now)
+    # A user created in this transaction belongs to no group yet.
+    await _after_user_change(tx, row, None, [])
+    return _present(row, [], base_url)
 
 
 async def get_user(tx: Tx, user_id: str, base_url: str) -> dict[str, Any]:
@@ -51,8 +52,7 @@ async def replace_user(
 ) -> dict[str, Any]:
     row = await _user_row(tx, user_id)
     resource = scim.parse_user(payload, ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-    await _save_user(tx, row, _stored(resource))
-    return await get_user(tx, user_id, base_url)
+    return await _save_user(tx, row, _stored(resource), base_url)
 
 
 async def patch_user(
@@ -64,8 +64,8 @@ async def patch_user(
         document = _stored(resource)
         if not document.get("userName"):
             raise InvalidValue("userName cannot be removed")
-        await _save_user(tx, row, document)
-    return await get_user(tx, user_id, base_url)
+        return await _save_user(tx, row, document, base_url)
+    return await _present_user(tx, row, base_url, with_groups=True)
 
 
 async def delete_user(tx: Tx, user_id: str) -> None:
@@ -98,35 +98,48 @@ async def search_users(
     return Page(len(matched), start_index, resources)
 
 
-async def _save_user(tx: Tx, row: ResourceRow, document: dict[str, Any]) -> None:
+async def _save_user(
+    tx: Tx, row: ResourceRow, document: dict[str, Any], base_url: str
+) -> dict[str, Any]:
+    """Store a changed user, follow up (events, links, compliance) and present it."""
     before = _enterprise(row.document).get("department")
     role_changed = _enterprise(document).get("department") != before
-    await tx.store.update_user(row, document["userName"], document, tx.now, role_changed)
-    await _after_user_change(tx, row.id, row.document)
+    saved = await tx.store.update_user(row, document["userName"], document, tx.now, role_changed)
+    if saved is None:
+        raise NotFound(f"User {row.id} not found")
+    groups = await tx.store.groups_of(row.id)
+    await _after_user_change(tx, saved, row.document, groups)
+    return _present(saved, groups, base_url)
 
 
-async def _after_user_change(tx: Tx, user_id: str, previous: dict[str, Any] | None) -> None:
-    row = await _user_row(tx, user_id)
+async def _after_user_change(
+    tx: Tx, row: ResourceRow, previous: dict[str, Any] | None, groups: list[tuple[str, str]]
+) -> None:
+    """Events, actor links and compliance after `row` was written (`previous`: None = created)."""
     user = user_from_document(row.id, row.document, row.created)
-    tx.publish(DIRECTORY_TOPIC, "identity.user.upserted", user_id, {"user": user.event_data()})
+    tx.publish(DIRECTORY_TOPIC, "identity.user.upserted", row.id, {"user": user.event_data()})
     was_active = previous is None or previous.get("active") is not False
     if not user.active and was_active:
-        tx.publish(DIRECTORY_TOPIC, "identity.user.deactivated", user_id, {"user_id": user_id})
-    await relink_user(tx, user)
-    await evaluate_users(tx, [user_id])
+        tx.publish(DIRECTORY_TOPIC, "identity.user.deactivated", row.id, {"user_id": row.id})
+    created = previous is None
+    linked = await relink_user(tx, user, created=created)
+    await evaluate_written_user(tx, row, groups, created=created, linked=linked)
 
 
 async def _present_user(
     tx: Tx, row: ResourceRow, base_url: str, *, with_groups: bool
 ) -> dict[str, Any]:
+    groups = await tx.store.groups_of(row.id) if with_groups else []
+    return _present(row, groups, base_url)
+
+
+def _present(row: ResourceRow, groups: list[tuple[str, str]], base_url: str) -> dict[str, Any]:
     document = {**row.document, "id": row.id, "meta": _meta("User", row, base_url, "Users")}
-    if with_groups:
-        groups = await tx.store.groups_of(row.id)
-        if groups:
-            document["groups"] = [
-                {"value": gid, "display": name, "$ref": f"{base_url}/Groups/{gid}"}
-                for gid, name in groups
-            ]
+    if groups:
+        document["groups"] = [
+            {"value": gid, "display": name, "$ref": f"{base_url}/Groups/{gid}"}
+            for gid, name in groups
+        ]
     return document
 
 
