@@ -19,6 +19,8 @@ import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]
 
+from learnproof_lrs.settings import LrsSettings
+
 BENCH_KEY = "bench-key"
 BENCH_SECRET = "bench-secret-not-for-production"
 
@@ -158,12 +160,17 @@ def tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+def default_workers(db_url: str) -> int:
+    """The worker count `learnproof-lrs serve` picks on its own for this database."""
+    return LrsSettings(database_url=db_url).worker_count()
+
+
 @dataclass
 class Server:
     """`learnproof-lrs serve` on a free port (the LRS as deployed: its default worker count)."""
 
     db_url: str
-    workers: int | None = None  # None: the LRS's default (one per CPU on PostgreSQL)
+    workers: int | None = None  # None: the LRS's default (`default_workers`)
     bootstrap: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
@@ -171,7 +178,7 @@ class Server:
 
     @property
     def worker_count(self) -> int:
-        return self.workers or max(1, os.cpu_count() or 1)
+        return self.workers or default_workers(self.db_url)
 
     @property
     def base(self) -> str:
