@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from analytics_testkit import create_pg_database, drop_pg_database
 
 from learnproof_analytics.adapters.schema import VERSION_TABLE, create_schema, metadata
 from learnproof_analytics.bootstrap import make_engine
@@ -26,3 +31,21 @@ async def test_migrations_match_the_declared_tables(backend: tuple[str, str]) ->
             assert await conn.run_sync(diff) == []
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_on_an_empty_database_all_start() -> None:
+    url, name = await create_pg_database("analytics_replicas")
+    engines = [make_engine(url) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(create_schema(e) for e in engines), return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        async with engines[0].connect() as conn:
+            versions = (
+                await conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            ).all()
+        assert len(versions) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await drop_pg_database(name)

@@ -64,12 +64,28 @@ async def _reset_postgres(url: str) -> None:
     """Each PostgreSQL test starts from empty tables (the database lives for the session)."""
     if not url.startswith("postgresql"):
         return
+    from learnproof_identity.adapters.schema import VERSION_TABLE
     from learnproof_identity.adapters.tables import define_tables
 
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(define_tables().metadata.drop_all)
+        await conn.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
     await engine.dispose()
+
+
+@pytest.fixture
+async def empty_database_url(database_url: str) -> str:
+    """`database_url` with no identity-sync tables in it (not even the migrations' version)."""
+    await _reset_postgres(database_url)
+    return database_url
+
+
+@pytest.fixture
+async def empty_pg_url(pg_database: str) -> str:
+    """The session's PostgreSQL database with no identity-sync tables in it."""
+    await _reset_postgres(pg_database)
+    return pg_database
 
 
 @pytest.fixture

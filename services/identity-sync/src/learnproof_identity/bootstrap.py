@@ -16,6 +16,7 @@ from learnproof_events.envelope import Event
 
 from .adapters.clock import SystemClock
 from .adapters.requirements_file import read_requirements_file
+from .adapters.schema import create_schema
 from .adapters.statement_source import statement_source
 from .adapters.tables import Tables, define_tables
 from .domain.actors import LinkRule, default_rules, parse_rules
@@ -99,8 +100,7 @@ async def bootstrap(
     settings = settings or IdentitySettings()
     engine = engine or make_engine(settings.database_url)
     tables = define_tables()
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
+    await create_schema(engine)
     document = (
         read_requirements_file(settings.requirements_file) if settings.requirements_file else {}
     )

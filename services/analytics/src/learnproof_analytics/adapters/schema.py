@@ -15,6 +15,7 @@ from learnproof_events.consumer import define_tracking_table
 tracking = define_tracking_table(metadata, "analytics_consumer_tracking")
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "analytics_alembic_version"
+_LOCK = "learnproof-analytics schema"
 
 __all__ = ["VERSION_TABLE", "clear_read_models", "create_schema", "metadata", "tracking"]
 
@@ -29,8 +30,16 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Bring the database to the newest revision (idempotent)."""
+    """Bring the database to the newest revision (idempotent).
+
+    On PostgreSQL replicas starting together take turns (a transaction-scoped advisory lock):
+    without it two of them creating the version table at once wait on each other for good.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": _LOCK}
+            )
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
 
 
