@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from learnproof_events.db import async_url, make_engine
@@ -33,6 +34,7 @@ from learnproof_events.outbox import (
     Position,
     define_outbox_table,
     first_at_or_after,
+    is_postgres,
     read_after,
 )
 from learnproof_events.topics import ensure_topics, partitions_of
@@ -627,26 +629,26 @@ class ConsumerRunner:
             )
 
     async def _unseen(self, conn: AsyncConnection, events: list[Event]) -> list[Event]:
-        # Drops ids applied before (and repeats inside the batch), then records the new ones in
-        # the same transaction as the handler's writes.
-        c = self.seen.c
-        ids = list({e.id for e in events})
-        known: set[str] = set()
+        # Records the batch's ids and keeps the events whose id was new, in one statement per
+        # chunk, in the same transaction as the handler's writes: INSERT … ON CONFLICT DO NOTHING
+        # RETURNING always goes through the primary key (a SELECT … IN first was planned as a
+        # sequential scan while the table had no statistics yet: a fresh database catching up
+        # on a long log), and an instance racing on the same id waits for the other's commit
+        # instead of failing on the key. Repeats inside the batch keep their first occurrence.
+        ids = list(dict.fromkeys(e.id for e in events))
+        insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(self.seen)
+        statement = insert.on_conflict_do_nothing().returning(self.seen.c.event_id)
+        now = datetime.now(UTC)
+        new: set[str] = set()
         for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            rows = await conn.execute(
-                sa.select(c.event_id).where(c.consumer == self.name, c.event_id.in_(chunk))
-            )
-            known.update(r.event_id for r in rows)
+            rows = [
+                {"consumer": self.name, "event_id": event_id, "seen_at": now}
+                for event_id in ids[start : start + 1000]
+            ]
+            new.update((await conn.execute(statement, rows)).scalars())
         fresh: list[Event] = []
         for e in events:
-            if e.id not in known:
-                known.add(e.id)
+            if e.id in new:
+                new.discard(e.id)
                 fresh.append(e)
-        if fresh:
-            now = datetime.now(UTC)
-            await conn.execute(
-                sa.insert(self.seen),
-                [{"consumer": self.name, "event_id": e.id, "seen_at": now} for e in fresh],
-            )
         return fresh
