@@ -144,12 +144,8 @@ async def test_the_dedupe_reads_no_more_of_its_table_than_the_batch(pg_dbs: Data
     generic plan walked every id of the consumer and compared each with the 1,000 parameters,
     0.55-0.7 s per batch at 30k ids, growing with the retained ids (7 days of them)."""
     url, p_engine, outbox = await producer(pg_dbs)
-    c_url, c_engine = await pg_dbs.engine("consumer")
-    md = sa.MetaData()
-    tracking = define_tracking_table(md)
-    fold = fold_table(md)
-    async with c_engine.begin() as conn:
-        await conn.run_sync(md.create_all)
+    c_engine, tracking, fold = await consumer_db(pg_dbs)
+    c_url = c_engine.url.render_as_string(hide_password=False)
     events = make_events(TOPIC, 20_000)
     await write(p_engine, outbox, events)
     runner = ConsumerRunner(  # batches of 1,000 ids: the lookups' chunk size
