@@ -38,7 +38,10 @@ async def test_replicas_starting_together_on_an_empty_database_all_start() -> No
     url, name = await create_pg_database("analytics_replicas")
     engines = [make_engine(url) for _ in range(4)]
     try:
-        results = await asyncio.gather(*(create_schema(e) for e in engines), return_exceptions=True)
+        # Without the migration lock they waited on each other for good: fail, do not hang CI.
+        results = await asyncio.wait_for(
+            asyncio.gather(*(create_schema(e) for e in engines), return_exceptions=True), 60
+        )
         assert [r for r in results if isinstance(r, BaseException)] == []
         async with engines[0].connect() as conn:
             versions = (

@@ -81,7 +81,10 @@ async def test_replicas_starting_together_on_an_empty_database_all_start(
 ) -> None:
     engines = [make_engine(empty_pg_url) for _ in range(4)]
     try:
-        results = await asyncio.gather(*(create_schema(e) for e in engines), return_exceptions=True)
+        # Without the migration lock they waited on each other for good: fail, do not hang CI.
+        results = await asyncio.wait_for(
+            asyncio.gather(*(create_schema(e) for e in engines), return_exceptions=True), 60
+        )
         assert [r for r in results if isinstance(r, BaseException)] == []
         assert await _versions(engines[0]) == ["0001"]
         assert await _differences(engines[0]) == []
